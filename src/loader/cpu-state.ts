@@ -8,7 +8,8 @@
  * - 32-bit protected mode with paging off (the PVH entry point).
  *
  * Structures live at the low addresses DESIGN.md reserves for them
- * (0x1000-0x6fff; the zero page is at 0x7000).
+ * (0x1000-0x9fff): GDT 0x1000, page tables 0x2000-0x5fff, PVH start info
+ * 0x6000, zero page 0x7000, stack 0x8000-0x8fff.
  */
 import type { Registers, Segment, SpecialRegisters } from '../hv/registers.js';
 import { CR0, CR4, EFER, flatSegment, resetSpecialRegisters, zeroRegisters } from '../hv/registers.js';
@@ -22,8 +23,14 @@ export const BOOT_PDPT = 0x3000;
 export const BOOT_PD_LOW = 0x4000;
 /** Page directory for 3..4 GiB (MMIO). */
 export const BOOT_PD_MMIO = 0x5000;
-/** Initial stack pointer for guests that want one (grows down below the zero page). */
-export const BOOT_STACK_TOP = 0x7000;
+/** hvm_start_info and its memory map (PVH boot). */
+export const BOOT_START_INFO = 0x6000;
+/** The zero page (boot_params) of the Linux boot protocol. */
+export const BOOT_ZERO_PAGE = 0x7000;
+/** Initial stack pointer for guests that want one (0x8000-0x8fff). */
+export const BOOT_STACK_TOP = 0x9000;
+/** The kernel command line. */
+export const BOOT_CMDLINE = 0x20000;
 
 /** GDT selectors of the boot GDT. */
 export const SEL_CODE64 = 0x08;
