@@ -42,7 +42,7 @@ export class RateLimitedLog {
     this.seen.set(key, n);
     if (n <= this.burst) {
       this.sink.warn(typeof message === 'function' ? message() : message);
-      if (n === this.burst) this.sink.warn(`(further "${key}" messages suppressed)`);
+      if (n === this.burst && this.burst > 1) this.sink.warn(`(further "${key}" messages suppressed)`);
     }
   }
 

@@ -1,0 +1,306 @@
+/**
+ * The executor: decodes straight-line blocks of instructions once, caches
+ * them by linear address and mode (validated against the physical page on
+ * every entry), runs them, takes interrupts between blocks, and turns
+ * faults into exception delivery.
+ *
+ * DEVNOTE: a block ends at an instruction that may change control flow or
+ * CPU mode (its handler sets RIP), at a page boundary, or after
+ * MAX_BLOCK instructions; the other instructions never touch RIP. A write
+ * to a page holding decoded code drops that page's blocks; if the running
+ * block is hit, it stops after the writing instruction (`count` = 0).
+ */
+import type { InterruptSource } from '../bus/irq.js';
+import { noInterrupts } from '../bus/irq.js';
+import { type Cpu, CS } from './cpu.js';
+import { decode, type ByteSource, type DecodeMode } from './decoder.js';
+import { CpuFault, Vec } from './fault.js';
+import { IF } from './flags.js';
+import { Instr } from './instr.js';
+import { deliver, deliverException, Source, TripleFault } from './interrupts.js';
+import { ACC_EXEC, translate } from './mmu.js';
+import { invalidOpcode } from './ops-misc.js';
+import { EA } from './ea.js';
+
+/** Longest block. */
+const MAX_BLOCK = 32;
+/** Cached blocks before the cache is dropped wholesale. */
+const MAX_BLOCKS = 200_000;
+
+/** A decoded run of instructions. */
+export class Block {
+  /** Live instruction count; set to 0 when the block is invalidated. */
+  count: number;
+  constructor(
+    /** Cache key (linear address * 4 + mode). */
+    readonly key: number,
+    readonly instrs: Instr[],
+    /** Backing offsets of the code page(s) (second is -1 unless the last instruction crosses a page). */
+    readonly page: number,
+    readonly page2: number,
+    /** Guest-physical address of the first byte (validates the linear mapping). */
+    readonly phys: number,
+    /** The last instruction sets RIP itself. */
+    readonly term: boolean,
+  ) {
+    this.count = instrs.length;
+  }
+}
+
+/** Why run() returned. */
+export const enum RunResult {
+  /** The instruction budget was used up (or a stop was requested). */
+  Budget = 0,
+  /** HLT with no interrupt to take. */
+  Halted = 1,
+  /** Triple fault: the CPU shut down. */
+  Shutdown = 2,
+}
+
+/** Fetches instruction bytes through the MMU (execute permission), one page at a time. */
+class Fetcher implements ByteSource {
+  private pageLin = -1;
+  private pageOff = -1;
+  private pagePhys = 0;
+  private ram = false;
+  /** Backing offsets of the pages read while decoding the current block. */
+  pages: number[] = [];
+  physFirst = -1;
+
+  constructor(private readonly cpu: Cpu) {}
+
+  reset(): void {
+    this.pageLin = -1;
+    this.pages = [];
+    this.physFirst = -1;
+  }
+
+  byte(lin: number): number {
+    const low = lin & 0xfff;
+    const page = lin - low;
+    if (page !== this.pageLin) {
+      const cpu = this.cpu;
+      const phys = translate(cpu, lin, ACC_EXEC, cpu.cpl === 3);
+      this.pagePhys = phys - low;
+      this.ram = cpu.isRam(this.pagePhys);
+      this.pageOff = this.ram ? cpu.ramOffset(this.pagePhys) : -1;
+      this.pageLin = page;
+      if (this.physFirst < 0) this.physFirst = phys;
+      if (this.ram && !this.pages.includes(this.pageOff)) this.pages.push(this.pageOff);
+    }
+    if (this.ram) return this.cpu.u8[this.pageOff + low]!;
+    return this.cpu.physRead(this.pagePhys + low, 1);
+  }
+}
+
+/** Runs one Cpu. */
+export class Executor {
+  private readonly blocks = new Map<number, Block>();
+  private readonly pageBlocks = new Map<number, Block[]>();
+  private readonly fetcher: Fetcher;
+  private current: Block | null = null;
+  /** Instructions retired so far. */
+  retired = 0;
+  /** Why the last shutdown happened. */
+  shutdownReason = '';
+  interrupts: InterruptSource = noInterrupts;
+
+  constructor(readonly cpu: Cpu) {
+    this.fetcher = new Fetcher(cpu);
+    cpu.onCodeWrite = (pageOff) => this.invalidatePage(pageOff);
+  }
+
+  /** Drops every cached block (mode switches that change decoding, tests). */
+  flush(): void {
+    for (const b of this.blocks.values()) b.count = 0;
+    this.blocks.clear();
+    for (const page of this.pageBlocks.keys()) this.cpu.unmarkCodePage(page);
+    this.pageBlocks.clear();
+  }
+
+  private invalidatePage(pageOff: number): void {
+    const list = this.pageBlocks.get(pageOff);
+    this.cpu.unmarkCodePage(pageOff);
+    if (!list) return;
+    this.pageBlocks.delete(pageOff);
+    for (const b of list) {
+      b.count = 0;
+      if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
+    }
+  }
+
+  private modeKey(): number {
+    const cpu = this.cpu;
+    return cpu.mode64 ? 2 : cpu.code32 ? 1 : 0;
+  }
+
+  /** The block at the current RIP, decoding it if needed. Throws CpuFault on fetch faults. */
+  private block(): Block {
+    const cpu = this.cpu;
+    const lin = cpu.mode64 ? cpu.rip : cpu.segBase[CS]! + cpu.rip;
+    const key = lin * 4 + this.modeKey();
+    const b = this.blocks.get(key);
+    if (b !== undefined) {
+      // The linear page must still map to the block's physical code (CR3 switches, remaps).
+      if (translate(cpu, lin, ACC_EXEC, cpu.cpl === 3) === b.phys) return b;
+      this.blocks.delete(key);
+    }
+    return this.build(key);
+  }
+
+  private build(key: number): Block {
+    const cpu = this.cpu;
+    if (this.blocks.size >= MAX_BLOCKS) this.flush();
+    const mode: DecodeMode = { mode64: cpu.mode64, code32: cpu.code32, csBase: cpu.mode64 ? 0 : cpu.segBase[CS]! };
+    const f = this.fetcher;
+    f.reset();
+    const instrs: Instr[] = [];
+    let rip = cpu.rip;
+    let term = false;
+    const startLin = mode.csBase + rip;
+    const startPage = startLin - (startLin & 0xfff);
+    for (;;) {
+      const i = new Instr(invalidOpcode, EA.abs!);
+      try {
+        decode(f, mode, rip, i);
+      } catch (e) {
+        // A fault on the first instruction is the guest's; later ones end the block early.
+        if (instrs.length === 0) throw e;
+        break;
+      }
+      instrs.push(i);
+      rip = i.next;
+      if (i.ends) {
+        term = true;
+        break;
+      }
+      const nextLin = mode.csBase + rip;
+      if (instrs.length >= MAX_BLOCK || nextLin - (nextLin & 0xfff) !== startPage) break;
+    }
+    const pages = f.pages;
+    const b = new Block(key, instrs, pages[0] ?? -1, pages[1] ?? -1, f.physFirst, term);
+    this.blocks.set(key, b);
+    for (const p of pages) {
+      let list = this.pageBlocks.get(p);
+      if (!list) this.pageBlocks.set(p, (list = []));
+      list.push(b);
+      cpu.markCodePage(p, this.physOfOffset(p));
+    }
+    return b;
+  }
+
+  private physOfOffset(off: number): number {
+    // Backing offsets map back to GPAs through the RAM regions.
+    for (const r of this.cpu.memory.regions) {
+      if (off >= r.offset && off < r.offset + r.size) return r.gpa + (off - r.offset);
+    }
+    return off;
+  }
+
+  /**
+   * Runs up to `budget` instructions (block granularity). Returns why it
+   * stopped; `cpu.stop` set by a handler or device also ends the run.
+   */
+  run(budget: number): RunResult {
+    const cpu = this.cpu;
+    let done = 0;
+    cpu.stop = 0;
+    while (done < budget) {
+      if (cpu.shadow) cpu.shadow = false;
+      else if (this.interrupts.pending || cpu.halted) {
+        const r = this.checkInterrupts();
+        if (r !== null) return r;
+      }
+      let b: Block;
+      try {
+        b = this.block();
+      } catch (e) {
+        if (!this.fault(e, cpu.rip)) return RunResult.Shutdown;
+        continue;
+      }
+      this.current = b;
+      const instrs = b.instrs;
+      const n = instrs.length;
+      let k = 0;
+      try {
+        for (; k < b.count; k++) {
+          const i = instrs[k]!;
+          i.fn(cpu, i);
+        }
+        if (k === n) {
+          if (!b.term) cpu.rip = instrs[n - 1]!.next;
+        } else if (k > 0) {
+          // Invalidated by its own write: resume after the writing instruction.
+          cpu.rip = instrs[k - 1]!.next;
+        }
+        done += k;
+      } catch (e) {
+        done += k + 1;
+        if (!this.fault(e, instrs[k]!.rip)) return RunResult.Shutdown;
+      }
+      if (cpu.stop !== 0) {
+        if (cpu.stop === 1) {
+          cpu.stop = 0;
+          continue;
+        }
+        break;
+      }
+    }
+    this.retired += done;
+    return RunResult.Budget;
+  }
+
+  /** Handles an exception thrown by an instruction; false on triple fault. */
+  private fault(e: unknown, rip: number): boolean {
+    const cpu = this.cpu;
+    if (e instanceof CpuFault) {
+      cpu.rip = rip;
+      try {
+        deliverException(cpu, e, rip);
+        cpu.halted = false;
+        return true;
+      } catch (e2) {
+        if (e2 instanceof TripleFault) {
+          this.shutdownReason = e2.message;
+          return false;
+        }
+        throw e2;
+      }
+    }
+    if (e instanceof TripleFault) {
+      this.shutdownReason = e.message;
+      return false;
+    }
+    throw e;
+  }
+
+  /** Takes a pending NMI or interrupt; returns Halted when HLT continues. */
+  private checkInterrupts(): RunResult | null {
+    const cpu = this.cpu;
+    const src = this.interrupts;
+    if (src.pending) {
+      if (src.takeNmi()) {
+        cpu.halted = false;
+        return this.deliverExternal(Vec.NMI) ? null : RunResult.Shutdown;
+      }
+      if ((cpu.flags & IF) !== 0) {
+        const v = src.peekInterrupt();
+        if (v >= 0) {
+          src.acknowledgeInterrupt(v);
+          cpu.halted = false;
+          return this.deliverExternal(v) ? null : RunResult.Shutdown;
+        }
+      }
+    }
+    return cpu.halted ? RunResult.Halted : null;
+  }
+
+  private deliverExternal(vector: number): boolean {
+    try {
+      deliver(this.cpu, vector, -1, Source.External, this.cpu.rip);
+      return true;
+    } catch (e) {
+      return this.fault(e, this.cpu.rip);
+    }
+  }
+}
