@@ -63,3 +63,12 @@ test('the host clock is monotonic and starts near zero', () => {
   c.advance(5e9);
   assert.ok(c.nowNs() >= b + 5e9);
 });
+
+test('moving the earliest timer later updates nextDeadline', () => {
+  const q = new TimerQueue(new ManualClock());
+  const a = new Timer('a', () => {});
+  q.arm(a, 10);
+  q.arm(new Timer('b', () => {}), 50);
+  q.arm(a, 100);
+  assert.equal(q.nextDeadline(), 50);
+});

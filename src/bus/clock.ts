@@ -72,10 +72,14 @@ export class TimerQueue {
   /** Arms (or re-arms) `timer` for absolute time `deadline` ns. */
   arm(timer: Timer, deadline: number): void {
     if (!this.timers.includes(timer)) this.timers.push(timer);
+    const was = timer.deadline;
     timer.deadline = deadline;
     if (deadline < this.earliest) {
       this.earliest = deadline;
       this.onEarlier?.(deadline);
+    } else if (was === this.earliest && deadline > was) {
+      // The earliest timer moved later: some other timer may now be first.
+      this.recompute();
     }
   }
 
