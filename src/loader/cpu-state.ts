@@ -9,7 +9,8 @@
  *
  * Structures live at the low addresses DESIGN.md reserves for them
  * (0x1000-0x9fff): GDT 0x1000, page tables 0x2000-0x5fff, PVH start info
- * 0x6000, zero page 0x7000, stack 0x8000-0x8fff.
+ * 0x6000, zero page 0x7000, stack 0x8000-0x8fff; the command line has
+ * 0x20000-0x2ffff.
  */
 import type { Registers, Segment, SpecialRegisters } from '../hv/registers.js';
 import { CR0, CR4, EFER, flatSegment, resetSpecialRegisters, zeroRegisters } from '../hv/registers.js';
@@ -31,6 +32,10 @@ export const BOOT_ZERO_PAGE = 0x7000;
 export const BOOT_STACK_TOP = 0x9000;
 /** The kernel command line. */
 export const BOOT_CMDLINE = 0x20000;
+/** Bytes reserved for the command line at BOOT_CMDLINE, its NUL included. */
+export const BOOT_CMDLINE_MAX = 0x10000;
+/** One past the last address writeIdentityPageTables maps below the MMIO window. */
+export const BOOT_IDENTITY_MAP_END = 0x4000_0000;
 
 /** GDT selectors of the boot GDT. */
 export const SEL_CODE64 = 0x08;
