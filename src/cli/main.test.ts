@@ -122,8 +122,6 @@ describe("main: other outcomes", () => {
   it("unimplemented commands exit 3 with one line", async () => {
     for (const argv of [
       ["serve", "--api-socket", "/tmp/tsvmm.sock"],
-      ["guest"],
-      ["guest", "build"],
       ["disk", "create", "--format", "qcow2", join(dir, "new.qcow2"), "10G"],
       ["disk", "info", kernel],
       ["ctl", "/tmp/tsvmm.sock", "snapshot", "--path", "x"],
