@@ -87,3 +87,21 @@ export function processorsAml(cpus: number): AmlNode[] {
   }
   return out;
 }
+
+/** The CMOS RTC (PNP0B00) at ports 0x70-0x71 with ISA IRQ 8: Linux's rtc_cmos binds through PNP. */
+export function rtcAml(base = 0x70, irq = 8): AmlNode {
+  return device('RTC', [
+    name('_HID', eisaId('PNP0B00')),
+    staPresent(),
+    name('_CRS', resourceTemplate([io(base, 2), irqNoFlags([irq])])),
+  ]);
+}
+
+/** The i8042 keyboard port (PNP0303): data 0x60, command/status 0x64, ISA IRQ 1. */
+export function i8042Aml(irq = 1): AmlNode {
+  return device('KBD', [
+    name('_HID', eisaId('PNP0303')),
+    staPresent(),
+    name('_CRS', resourceTemplate([io(0x60, 1), io(0x64, 1), irqNoFlags([irq])])),
+  ]);
+}

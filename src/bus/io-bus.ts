@@ -66,10 +66,15 @@ export class IoBus {
    * @param space "pio" or "mmio": selects which part of a device registers here.
    * @param limit one past the highest address (0x10000 for ports).
    */
+  /**
+   * @param logUnclaimed log unclaimed accesses (rate-limited); a guest probing
+   *   for absent hardware makes many, so machines turn this on only for debugging.
+   */
   constructor(
     readonly space: 'pio' | 'mmio',
     private readonly limit = space === 'pio' ? 0x10000 : 2 ** 52,
     sink: LogSink = stderrSink,
+    private readonly logUnclaimed = true,
   ) {
     this.log = new RateLimitedLog(sink);
   }
@@ -222,7 +227,7 @@ export class IoBus {
   private readSlow(m: Mapping | null, addr: number, size: AccessSize): number {
     if (m === null && !this.anyClaimed(addr, size)) {
       this.unclaimedReads++;
-      this.log.warn(`${this.space}-read`, () => `unclaimed ${this.space} read at ${hex(addr)} (${size} bytes)`);
+      if (this.logUnclaimed) this.log.warn(`${this.space}-read`, () => `unclaimed ${this.space} read at ${hex(addr)} (${size} bytes)`);
       return ALL_ONES[size];
     }
     let v = 0;
@@ -233,7 +238,7 @@ export class IoBus {
   private writeSlow(m: Mapping | null, addr: number, size: AccessSize, value: number): void {
     if (m === null && !this.anyClaimed(addr, size)) {
       this.unclaimedWrites++;
-      this.log.warn(`${this.space}-write`, () => `unclaimed ${this.space} write at ${hex(addr)} = ${hex(value >>> 0)}`);
+      if (this.logUnclaimed) this.log.warn(`${this.space}-write`, () => `unclaimed ${this.space} write at ${hex(addr)} = ${hex(value >>> 0)}`);
       return;
     }
     for (let i = 0; i < size; i++) this.write(addr + i, 1, (value >>> (8 * i)) & 0xff);

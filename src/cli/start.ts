@@ -1,6 +1,18 @@
-import type { VmConfig } from "../vm/config.js";
-import { ExitCode } from "./errors.js";
-import { processIo, type CliIo } from "./io.js";
+/**
+ * `tsvmm run`: picks the CPU backend, finds the kernel (the default guest
+ * unless --kernel is given), builds the machine, connects the console and
+ * runs until the guest stops. Returns the process exit code of DESIGN.md.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { DEFAULT_CMDLINE, ensureDefaultGuest, GuestBuildError } from '../guest/index.js';
+import { LoaderError } from '../loader/index.js';
+import type { VmConfig } from '../vm/config.js';
+import { Machine } from '../vm/machine.js';
+import { attachFile, attachStdio, type ConsoleConnection } from './console.js';
+import { ExitCode, NotImplementedError, UsageError } from './errors.js';
+import { processIo, type CliIo } from './io.js';
 
 /** What `tsvmm run` hands the VM besides its configuration. */
 export interface StartOptions {
@@ -10,14 +22,94 @@ export interface StartOptions {
   io?: CliIo;
 }
 
-/**
- * Boots the VM and resolves with the process exit code (DESIGN.md "Exit codes").
- * This is the seam the Linux-boot work replaces; until a CPU backend can boot a guest
- * it reports that and fails with ExitCode.VmmFailure.
- */
+/** Chooses the CPU backend for `--accel`; explains the choice on stderr. */
+function pickBackend(config: VmConfig, io: CliIo): 'emu' {
+  const kvm = existsSync('/dev/kvm');
+  if (config.accel === 'kvm') {
+    throw new UsageError(
+      kvm
+        ? '--accel kvm: the KVM backend is not available in this build yet (use --accel emu)'
+        : '--accel kvm: /dev/kvm is not available on this machine (use --accel emu)',
+    );
+  }
+  if (config.accel === 'auto') {
+    io.stderr(`tsvmm: using the software CPU (${kvm ? 'the KVM backend is not built yet' : 'no /dev/kvm'})\n`);
+  }
+  return 'emu';
+}
+
+async function readInput(flag: string, path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new UsageError(`${flag}: ${path}: ${why}`);
+  }
+}
+
+/** The kernel, initrd and command line to boot: the user's, or the default guest's. */
+async function bootFiles(config: VmConfig, io: CliIo) {
+  if (config.kernel) {
+    return {
+      kernel: await readInput('--kernel', config.kernel),
+      kernelName: basename(config.kernel),
+      initrd: config.initrd ? await readInput('--initrd', config.initrd) : undefined,
+      initrdName: config.initrd ? basename(config.initrd) : undefined,
+      cmdline: config.cmdline ?? DEFAULT_CMDLINE,
+    };
+  }
+  const guest = await ensureDefaultGuest({
+    onProgress: (p) => {
+      if (p.step !== 'check') io.stderr(`tsvmm: default guest: ${p.message}\n`);
+    },
+  });
+  return {
+    kernel: await readInput('--kernel', guest.kernel),
+    kernelName: `default guest ${basename(guest.kernel)}`,
+    initrd: config.initrd ? await readInput('--initrd', config.initrd) : await readInput('--initrd', guest.initrd),
+    initrdName: config.initrd ? basename(config.initrd) : 'default guest initramfs',
+    cmdline: config.cmdline ?? guest.cmdline,
+  };
+}
+
+/** Boots the VM and resolves with the process exit code (DESIGN.md "Exit codes"). */
 export async function startVm(config: VmConfig, options: StartOptions = {}): Promise<number> {
-  void config;
   const io = options.io ?? processIo;
-  io.stderr("tsvmm: no CPU backend can boot a guest yet (the software CPU and KVM backends are being built)\n");
-  return ExitCode.VmmFailure;
+  if (options.apiSocket) throw new NotImplementedError('--api-socket: the HTTP API is not implemented yet');
+  if (config.serial.mode === 'socket') throw new NotImplementedError('--serial socket=: the socket console is not implemented yet');
+  pickBackend(config, io);
+  let files;
+  try {
+    files = await bootFiles(config, io);
+  } catch (e) {
+    if (e instanceof GuestBuildError) {
+      io.stderr(`tsvmm: ${e.message}\n`);
+      return ExitCode.VmmFailure;
+    }
+    throw e;
+  }
+  let machine: Machine;
+  try {
+    machine = new Machine(config, files, { logUnclaimed: process.env['TSVMM_DEBUG'] === '1' });
+  } catch (e) {
+    if (e instanceof LoaderError) throw new UsageError(e.message);
+    throw e;
+  }
+  let console: ConsoleConnection;
+  if (config.serial.mode === 'file') console = attachFile(machine.serial, config.serial.path);
+  else console = attachStdio(machine.serial, () => machine.stop(ExitCode.PowerOff, 'console closed with Ctrl-]'));
+  const onSignal = (sig: NodeJS.Signals) => machine.stop(ExitCode.VmmFailure, `stopped by ${sig}`);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    const exit = await machine.run();
+    // Let the last batched console output reach the terminal before the message.
+    await new Promise((r) => setImmediate(r));
+    io.stderr(`\ntsvmm: ${exit.reason} (exit code ${exit.code})\n`);
+    return exit.code;
+  } finally {
+    console.close();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
 }

@@ -31,6 +31,13 @@ const MAX_BLOCKS = 200_000;
 export class Block {
   /** Live instruction count; set to 0 when the block is invalidated. */
   count: number;
+  // Two cached successors (e.g. both ways of a conditional branch), valid within one TLB epoch.
+  nextKeyA = NaN;
+  nextA: Block | null = null;
+  epochA = -1;
+  nextKeyB = NaN;
+  nextB: Block | null = null;
+  epochB = -1;
   constructor(
     /** Cache key (linear address * 4 + mode). */
     readonly key: number,
@@ -129,16 +136,41 @@ export class Executor {
     }
   }
 
-  private modeKey(): number {
+  /** Cache key: linear address, decode mode and user/supervisor (exec permission differs). */
+  private key(): number {
     const cpu = this.cpu;
-    return cpu.mode64 ? 2 : cpu.code32 ? 1 : 0;
+    const lin = cpu.mode64 ? cpu.rip : cpu.segBase[CS]! + cpu.rip;
+    const mode = cpu.mode64 ? 2 : cpu.code32 ? 1 : 0;
+    return (lin * 4 + mode) * 2 + (cpu.cpl === 3 ? 1 : 0);
+  }
+
+  /** The block to run next: a chained successor of `prev` when still valid, else a lookup. */
+  private nextBlock(prev: Block | null): Block {
+    const key = this.key();
+    const epoch = this.cpu.tlb.epoch;
+    if (prev !== null) {
+      const a = prev.nextA;
+      if (prev.nextKeyA === key && a !== null && a.count > 0 && prev.epochA === epoch) return a;
+      const b = prev.nextB;
+      if (prev.nextKeyB === key && b !== null && b.count > 0 && prev.epochB === epoch) return b;
+    }
+    const blk = this.block(key);
+    if (prev !== null && prev.count > 0) {
+      // Keep the most recent successor in A, the previous one in B.
+      prev.nextKeyB = prev.nextKeyA;
+      prev.nextB = prev.nextA;
+      prev.epochB = prev.epochA;
+      prev.nextKeyA = key;
+      prev.nextA = blk;
+      prev.epochA = epoch;
+    }
+    return blk;
   }
 
   /** The block at the current RIP, decoding it if needed. Throws CpuFault on fetch faults. */
-  private block(): Block {
+  private block(key: number): Block {
     const cpu = this.cpu;
     const lin = cpu.mode64 ? cpu.rip : cpu.segBase[CS]! + cpu.rip;
-    const key = lin * 4 + this.modeKey();
     const b = this.blocks.get(key);
     if (b !== undefined) {
       // The linear page must still map to the block's physical code (CR3 switches, remaps).
@@ -205,37 +237,40 @@ export class Executor {
     const cpu = this.cpu;
     let done = 0;
     cpu.stop = 0;
+    let prev: Block | null = null;
     while (done < budget) {
       if (cpu.shadow) cpu.shadow = false;
       else if (this.interrupts.pending || cpu.halted) {
         const r = this.checkInterrupts();
         if (r !== null) return r;
+        prev = null;
       }
       let b: Block;
       try {
-        b = this.block();
+        b = this.nextBlock(prev);
       } catch (e) {
+        prev = null;
         if (!this.fault(e, cpu.rip)) return RunResult.Shutdown;
         continue;
       }
+      prev = b;
       this.current = b;
       const instrs = b.instrs;
-      const n = instrs.length;
       let k = 0;
       try {
+        // RIP is set to the next instruction before each handler runs: branches
+        // overwrite it, everything else needs nothing more, and a fault puts
+        // it back to the faulting instruction. A block invalidated by its own
+        // write stops with RIP after the writing instruction.
         for (; k < b.count; k++) {
           const i = instrs[k]!;
+          cpu.rip = i.next;
           i.fn(cpu, i);
-        }
-        if (k === n) {
-          if (!b.term) cpu.rip = instrs[n - 1]!.next;
-        } else if (k > 0) {
-          // Invalidated by its own write: resume after the writing instruction.
-          cpu.rip = instrs[k - 1]!.next;
         }
         done += k;
       } catch (e) {
         done += k + 1;
+        prev = null;
         if (!this.fault(e, instrs[k]!.rip)) return RunResult.Shutdown;
       }
       if (cpu.stop !== 0) {

@@ -46,12 +46,15 @@ export class Tlb {
   readonly fastWS = new Float64Array(TLB_SIZE).fill(-1);
   readonly fastRU = new Float64Array(TLB_SIZE).fill(-1);
   readonly fastWU = new Float64Array(TLB_SIZE).fill(-1);
+  /** Bumped on every invalidation: cached block chains are only valid within one epoch. */
+  epoch = 0;
   private readonly used = new Int32Array(TLB_SIZE);
   private nUsed = 0;
   private readonly isUsed = new Uint8Array(TLB_SIZE);
 
   /** Invalidates every entry (keepGlobal: except global pages, as a CR3 write does). */
   flush(keepGlobal: boolean): void {
+    this.epoch++;
     let w = 0;
     for (let k = 0; k < this.nUsed; k++) {
       const i = this.used[k]!;
@@ -67,6 +70,7 @@ export class Tlb {
 
   /** Invalidates the entry for one linear page (INVLPG). */
   flushPage(linPage: number): void {
+    this.epoch++;
     const i = (linPage >>> 12) & TLB_MASK;
     if (this.page[i] === linPage) this.clear(i);
   }

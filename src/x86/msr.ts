@@ -40,7 +40,8 @@ export class MsrState {
   sysenterCs = 0;
   sysenterEsp = 0;
   sysenterEip = 0;
-  pat = [0x07040600, 0x00070406];
+  // Power-on value 0x0007040600070406: WB, WT, UC-, UC in both halves.
+  pat = [0x00070406, 0x00070406];
   miscEnable = 1; // fast strings
   tscAux = 0;
   /** Added to the clock-derived TSC (IA32_TSC writes). */

@@ -132,16 +132,17 @@ export function movCr(cpu: Cpu, i: Instr): void {
   requireCpl0(cpu);
   const n = i.reg;
   if (i.sub === 0) {
+    // CR0/CR4 are kept as int32 bit sets; CR2 (a linear address) and CR3 as doubles.
     let v: number;
     switch (n) {
-      case 0: v = cpu.cr0; break;
+      case 0: v = cpu.cr0 >>> 0; break;
       case 2: v = cpu.cr2; break;
       case 3: v = cpu.cr3; break;
-      case 4: v = cpu.cr4; break;
+      case 4: v = cpu.cr4 >>> 0; break;
       case 8: v = cpu.cr8; break;
       default: throw ud();
     }
-    if (cpu.mode64) cpu.setReg64(i.rm, v < 0 ? v + 4294967296 : v);
+    if (cpu.mode64) cpu.setReg64(i.rm, v);
     else cpu.set32(i.rm, v | 0);
     cpu.rip = i.next;
     return;

@@ -146,7 +146,8 @@ export function loadTaskRegister(cpu: Cpu, sel: number): void {
   if ((attr & ATTR.P) === 0) throw np(sel & 0xfffc);
   d.hi |= 0x200; // busy
   cpu.sysWrite32(cpu.gdtBase + (sel & ~7) + 4, d.hi);
-  const base = descBase(d) + (cpu.longMode ? (d.baseHi >>> 0) * 4294967296 : 0);
+  // Bits 63..32 sign-extend into the signed-double form of canonical addresses.
+  const base = descBase(d) + (cpu.longMode ? (d.baseHi | 0) * 4294967296 : 0);
   setSegment(cpu, TR, sel, base, descLimit(d), descAttr(d));
 }
 
@@ -161,7 +162,8 @@ export function loadLdt(cpu: Cpu, sel: number): void {
   const attr = descAttr(d);
   if ((attr & ATTR.S) !== 0 || (attr & 0xf) !== 2) throw gp(sel & 0xfffc);
   if ((attr & ATTR.P) === 0) throw np(sel & 0xfffc);
-  const base = descBase(d) + (cpu.longMode ? (d.baseHi >>> 0) * 4294967296 : 0);
+  // Bits 63..32 sign-extend into the signed-double form of canonical addresses.
+  const base = descBase(d) + (cpu.longMode ? (d.baseHi | 0) * 4294967296 : 0);
   setSegment(cpu, LDTR, sel, base, descLimit(d), attr);
 }
 

@@ -1,0 +1,178 @@
+/**
+ * One straight function builds the machine (Firecracker's
+ * build_microvm_for_boot): guest memory, clock and timers, buses, the
+ * CPU platform, legacy devices, ACPI tables, the kernel; it returns a
+ * Machine ready to run. Machine-wide requests from devices (power-off,
+ * reset, crash, debug-exit) become the exit codes of DESIGN.md.
+ */
+import { buildAcpiTables } from '../acpi/tables.js';
+import { HostClock, TimerQueue } from '../bus/clock.js';
+import type { ChipsetDevice } from '../bus/device.js';
+import { IoBus } from '../bus/io-bus.js';
+import { RateLimitedLog, stderrSink, type LogSink } from '../bus/log.js';
+import type { MachineControl, MachineRequest } from '../bus/machine.js';
+import { loadLinux, type LoadKind } from '../loader/index.js';
+import { GuestMemory } from '../memory/guest-memory.js';
+import type { CpuClock } from '../x86/msr.js';
+import type { VmConfig } from './config.js';
+import { EmuDriver } from './emu-driver.js';
+import { createEmuPlatform, type EmuPlatform } from './emu-platform.js';
+import { createLegacyDevices, type LegacyDevices } from './legacy-devices.js';
+
+/** TSC frequency the guest sees (1 GHz: one tick per nanosecond of machine time). */
+export const TSC_HZ = 1_000_000_000;
+
+/** What to boot. */
+export interface MachineBoot {
+  readonly kernel: Uint8Array;
+  readonly kernelName: string;
+  readonly initrd?: Uint8Array | undefined;
+  readonly initrdName?: string | undefined;
+  readonly cmdline: string;
+}
+
+/** How a machine's run ended: a process exit code (DESIGN.md) and why. */
+export interface MachineExit {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Extra knobs for building a machine. */
+export interface MachineOptions {
+  readonly log?: LogSink;
+  /** Log accesses to addresses no device claims (guests probe a lot of absent hardware). */
+  readonly logUnclaimed?: boolean;
+  /** Where COM1's output goes (default: discarded until set on machine.serial). */
+  readonly serialOutput?: (bytes: Uint8Array) => void;
+}
+
+/** The guest's first serial port as the host sees it. */
+export interface SerialPort {
+  /** Receives what the guest writes. */
+  onOutput: ((bytes: Uint8Array) => void) | null;
+  /** Sends bytes to the guest; returns how many were accepted. */
+  write(bytes: Uint8Array): number;
+}
+
+/** A built machine. */
+export class Machine implements MachineControl {
+  readonly memory: GuestMemory;
+  readonly clock = new HostClock();
+  readonly timers: TimerQueue;
+  readonly pio: IoBus;
+  readonly mmio: IoBus;
+  readonly platform: EmuPlatform;
+  readonly legacy: LegacyDevices;
+  readonly driver: EmuDriver;
+  readonly serial: SerialPort;
+  /** Which boot path the kernel took. */
+  readonly bootKind: LoadKind;
+  private readonly log: RateLimitedLog;
+
+  constructor(
+    readonly config: VmConfig,
+    boot: MachineBoot,
+    options: MachineOptions = {},
+  ) {
+    const sink = options.log ?? stderrSink;
+    this.log = new RateLimitedLog(sink);
+    this.memory = GuestMemory.create(config.memory);
+    this.timers = new TimerQueue(this.clock);
+    this.pio = new IoBus('pio', 0x10000, sink, options.logUnclaimed ?? false);
+    this.mmio = new IoBus('mmio', 2 ** 52, sink, options.logUnclaimed ?? false);
+    const cpuClock: CpuClock = { tscHz: TSC_HZ, nowNs: () => this.clock.nowNs(), bootWallNs: Date.now() * 1e6 };
+    this.platform = createEmuPlatform({
+      cpus: config.cpus,
+      memory: this.memory,
+      buses: { pio: this.pio, mmio: this.mmio },
+      timers: this.timers,
+      clock: cpuClock,
+      log: sink,
+    });
+    this.legacy = createLegacyDevices({
+      irq: this.platform.irq,
+      timers: this.timers,
+      machine: this,
+      memoryBytes: config.memory,
+      cpus: config.cpus,
+      pit: true,
+      debugExit: config.debugExit,
+    });
+    const devices: ChipsetDevice[] = [...this.platform.devices, ...this.legacy.all];
+    this.pio.register(devices);
+    this.mmio.register(devices);
+
+    const com1 = this.legacy.com1;
+    com1.onOutput = options.serialOutput ?? null;
+    this.serial = {
+      get onOutput() {
+        return com1.onOutput;
+      },
+      set onOutput(f) {
+        com1.onOutput = f;
+      },
+      write: (bytes) => com1.receive(bytes),
+    };
+
+    const rsdp = buildAcpiTables(this.memory, {
+      cpus: config.cpus,
+      devices: this.legacy.acpi,
+      pm: this.legacy.acpiPm.registers,
+      boot: { i8042: true, cmosRtc: true, century: 0x32 },
+    });
+    const loaded = loadLinux(this.memory, {
+      kernel: boot.kernel,
+      kernelName: boot.kernelName,
+      initrd: boot.initrd,
+      initrdName: boot.initrdName,
+      cmdline: boot.cmdline,
+      rsdp,
+      // The software CPU boots the kernel decompressed by the VMM, through PVH.
+      prefer: 'pvh',
+    });
+    this.bootKind = loaded.kind;
+    const bsp = this.platform.vcpus[0]!;
+    bsp.setSpecialRegisters(loaded.entry.sregs);
+    bsp.setRegisters(loaded.entry.regs);
+    this.driver = new EmuDriver(this.platform.vcpus, this.platform.lapics, this.platform.bank, this.timers);
+  }
+
+  /** Runs the guest until it powers off, crashes or is stopped. */
+  async run(): Promise<MachineExit> {
+    try {
+      return await this.driver.run();
+    } finally {
+      this.memory.close();
+    }
+  }
+
+  /** Stops the machine from the host side (Ctrl-], an API call). */
+  stop(code: number, reason: string): void {
+    this.driver.stop({ code, reason });
+  }
+
+  /** Presses the ACPI power button (the guest decides what to do). */
+  pressPowerButton(): void {
+    this.legacy.ged.pressPowerButton();
+  }
+
+  /** MachineControl: a device asked the machine to stop, reset or report a crash. */
+  request(req: MachineRequest): void {
+    switch (req.kind) {
+      case 'poweroff':
+        this.stop(0, 'the guest powered off');
+        return;
+      case 'reset':
+        // Rebooting in place comes with SMP/reboot support; until then a reboot ends the VM.
+        this.stop(0, this.config.noReboot ? 'the guest rebooted (--no-reboot)' : `the guest asked for a reset (${req.source}); tsvmm stops instead of rebooting`);
+        return;
+      case 'crash':
+        this.stop(4, `the guest crashed: ${req.message}`);
+        return;
+      case 'debug-exit':
+        this.stop(((req.value & 0x7fffffff) << 1) | 1, `debug-exit ${req.value}`);
+        return;
+    }
+    this.log.warn('machine-request', `unknown machine request ${JSON.stringify(req)}`);
+  }
+}
