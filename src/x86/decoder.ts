@@ -58,10 +58,11 @@ export function decode(src: ByteSource, mode: DecodeMode, rip: number, i: Instr)
       case 0xf0: lock = true; rex = 0; continue;
       case 0xf2: rep = 2; pfx = 0xf2; rex = 0; continue;
       case 0xf3: rep = 1; pfx = 0xf3; rex = 0; continue;
-      case 0x26: seg = SEG.ES; rex = 0; continue;
-      case 0x2e: seg = SEG.CS; rex = 0; continue;
-      case 0x36: seg = SEG.SS; rex = 0; continue;
-      case 0x3e: seg = SEG.DS; rex = 0; continue;
+      // In 64-bit mode ES/CS/SS/DS overrides are null prefixes: they do not undo an earlier FS/GS.
+      case 0x26: if (!(mode64 && seg >= SEG.FS)) seg = SEG.ES; rex = 0; continue;
+      case 0x2e: if (!(mode64 && seg >= SEG.FS)) seg = SEG.CS; rex = 0; continue;
+      case 0x36: if (!(mode64 && seg >= SEG.FS)) seg = SEG.SS; rex = 0; continue;
+      case 0x3e: if (!(mode64 && seg >= SEG.FS)) seg = SEG.DS; rex = 0; continue;
       case 0x64: seg = SEG.FS; rex = 0; continue;
       case 0x65: seg = SEG.GS; rex = 0; continue;
     }
@@ -97,6 +98,8 @@ export function decode(src: ByteSource, mode: DecodeMode, rip: number, i: Instr)
   i.target = 0;
   i.ends = false;
   i.segOverride = seg >= 0;
+  // Instructions without ModRM that read memory (string ops, XLAT) take the override from here.
+  i.seg = seg >= 0 ? seg : SEG.DS;
 
   // Operand and address sizes.
   const def32 = mode64 || mode.code32;
@@ -144,9 +147,10 @@ export function decode(src: ByteSource, mode: DecodeMode, rip: number, i: Instr)
     i.rm = 0;
     if (entry?.ro) {
       // Register in the opcode's low bits (push r, mov r, imm, xchg, bswap).
-      i.reg = i.rm = (b & 7) | ((rex & 1) << 3);
-      if (osize === 1 && rex === 0 && (b & 7) >= 4) {
-        i.rm = i.reg = (b & 7) - 4;
+      // From the last opcode byte: `b` is 0x0F for BSWAP (0F C8+r).
+      i.reg = i.rm = (op & 7) | ((rex & 1) << 3);
+      if (osize === 1 && rex === 0 && (op & 7) >= 4) {
+        i.rm = i.reg = (op & 7) - 4;
         i.rmHi = i.regHi = true;
       }
     }
@@ -234,10 +238,27 @@ export function decode(src: ByteSource, mode: DecodeMode, rip: number, i: Instr)
     i.target = mode64 ? t : osize === 2 ? t & 0xffff : t >>> 0;
   }
   i.ends = entry.ends === true;
-  const fn = entry.h(i, mode64);
+  // LOCK is only legal on the read-modify-write instructions with a memory destination (SDM vol. 2, LOCK).
+  const fn = lock && !(i.mem && lockable(op, ext)) ? null : entry.h(i, mode64);
   i.fn = fn ?? invalidOpcode;
   if (!fn) i.ends = true;
   return i;
+}
+
+/** The instructions LOCK may prefix (when their destination is memory). */
+function lockable(op: number, ext: number): boolean {
+  if (op < 0x40) return (op & 7) <= 1 && op !== 0x38 && op !== 0x39; // ADD..XOR E,G (not CMP)
+  switch (op) {
+    case 0x80: case 0x81: case 0x83: return ext !== 7; // group 1 except CMP
+    case 0x86: case 0x87: return true; // XCHG
+    case 0xf6: case 0xf7: return ext === 2 || ext === 3; // NOT, NEG
+    case 0xfe: case 0xff: return ext <= 1; // INC, DEC
+    case 0x1ab: case 0x1b3: case 0x1bb: return true; // BTS, BTR, BTC
+    case 0x1ba: return ext >= 5;
+    case 0x1b0: case 0x1b1: case 0x1c0: case 0x1c1: return true; // CMPXCHG, XADD
+    case 0x1c7: return ext === 1; // CMPXCHG8B/16B
+    default: return false;
+  }
 }
 
 /** Decodes a memory operand; returns true for RIP-relative addressing. */

@@ -1,16 +1,35 @@
 /**
  * Effective-address calculators, one per addressing form, chosen at decode
- * time so the executor never re-inspects ModRM. 64-bit forms compute with
- * doubles: canonical results are exact, and anything out of range fails
- * the TLB probe and is rejected by the page walk.
+ * time so the executor never re-inspects ModRM. 64-bit forms add the low
+ * and high 32-bit halves separately, so the result is the exact sum modulo
+ * 2^64 (as a signed double) even when a register holds a value beyond 2^53
+ * and the sum wraps; anything non-canonical fails the TLB probe and is
+ * rejected by the page walk.
  */
 import type { Cpu } from './cpu.js';
 import type { EaFn, Instr } from './instr.js';
 
 const TWO32 = 4294967296;
 
-function r64(cpu: Cpu, r: number): number {
-  return cpu.H[r]! * TWO32 + (cpu.R[r]! >>> 0);
+// lo: a sum of unsigned low halves and the displacement (any double integer
+// below 2^53 in magnitude); hi: the matching sum of high halves. The carry
+// out of lo moves into hi, which then wraps to 32 bits.
+function join(lo: number, hi: number): number {
+  return ((hi + Math.floor(lo / TWO32)) | 0) * TWO32 + (lo >>> 0);
+}
+
+function b64(cpu: Cpu, i: Instr): number {
+  return join((cpu.R[i.base]! >>> 0) + i.disp, cpu.H[i.base]!);
+}
+
+function i64(cpu: Cpu, i: Instr): number {
+  const s = 1 << i.scale;
+  return join((cpu.R[i.index]! >>> 0) * s + i.disp, cpu.H[i.index]! * s);
+}
+
+function bi64(cpu: Cpu, i: Instr): number {
+  const s = 1 << i.scale;
+  return join((cpu.R[i.base]! >>> 0) + (cpu.R[i.index]! >>> 0) * s + i.disp, cpu.H[i.base]! + cpu.H[i.index]! * s);
 }
 
 /** The EA functions, keyed by form. */
@@ -19,14 +38,14 @@ export const EA: Record<string, EaFn> = {
   abs: (_cpu: Cpu, i: Instr) => i.disp,
   absSeg: (cpu: Cpu, i: Instr) => i.disp + cpu.segBase[i.seg]!,
   /** [base + disp] */
-  b: (cpu: Cpu, i: Instr) => r64(cpu, i.base) + i.disp,
-  bSeg: (cpu: Cpu, i: Instr) => r64(cpu, i.base) + i.disp + cpu.segBase[i.seg]!,
+  b: b64,
+  bSeg: (cpu: Cpu, i: Instr) => b64(cpu, i) + cpu.segBase[i.seg]!,
   /** [index * scale + disp] */
-  i: (cpu: Cpu, i: Instr) => r64(cpu, i.index) * (1 << i.scale) + i.disp,
-  iSeg: (cpu: Cpu, i: Instr) => r64(cpu, i.index) * (1 << i.scale) + i.disp + cpu.segBase[i.seg]!,
+  i: i64,
+  iSeg: (cpu: Cpu, i: Instr) => i64(cpu, i) + cpu.segBase[i.seg]!,
   /** [base + index * scale + disp] */
-  bi: (cpu: Cpu, i: Instr) => r64(cpu, i.base) + r64(cpu, i.index) * (1 << i.scale) + i.disp,
-  biSeg: (cpu: Cpu, i: Instr) => r64(cpu, i.base) + r64(cpu, i.index) * (1 << i.scale) + i.disp + cpu.segBase[i.seg]!,
+  bi: bi64,
+  biSeg: (cpu: Cpu, i: Instr) => bi64(cpu, i) + cpu.segBase[i.seg]!,
   /** 32-bit addressing in 64-bit mode without a segment base. */
   a32flat: (cpu: Cpu, i: Instr) => ea32(cpu, i),
   /** 32-bit addressing with the segment base (legacy modes, or FS/GS in 64-bit mode). */
@@ -59,8 +78,6 @@ export function eaOffset(cpu: Cpu, i: Instr): number {
     return off & 0xffff;
   }
   if (i.asize === 4) return ea32(cpu, i);
-  let v = i.disp;
-  if (i.base >= 0) v += r64(cpu, i.base);
-  if (i.index >= 0) v += r64(cpu, i.index) * (1 << i.scale);
-  return v;
+  if (i.base >= 0) return i.index >= 0 ? bi64(cpu, i) : b64(cpu, i);
+  return i.index >= 0 ? i64(cpu, i) : i.disp;
 }

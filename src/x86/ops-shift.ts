@@ -21,7 +21,11 @@ export function shiftGroup(cpu: Cpu, i: Instr): void {
   // Read even for a zero count: a faulting address faults regardless.
   const a = i.mem ? readMem(cpu, i.osize, ea) : readE(cpu, i);
   const aH = cpu.hi;
-  if (c === 0) return;
+  if (c === 0) {
+    // Flags stay, but a 32-bit register destination is still written: its high half clears.
+    if (!i.mem && i.osize === 4) cpu.H[i.rm] = 0;
+    return;
+  }
   const size = i.osize;
   let r: number;
   if (size === 8) r = shift64(cpu, i.ext, a, aH, c);
@@ -203,7 +207,10 @@ export function shiftDouble(cpu: Cpu, i: Instr): void {
   const ea = i.mem ? i.ea(cpu, i) : 0;
   const a = i.mem ? readMem(cpu, size, ea) : readE(cpu, i);
   const aH = size === 8 ? cpu.hi : 0;
-  if (c === 0) return;
+  if (c === 0) {
+    if (!i.mem && size === 4) cpu.H[i.rm] = 0; // as for group 2: the 32-bit write still zero-extends
+    return;
+  }
   const left = i.op === 0x1a4 || i.op === 0x1a5;
   const bits = BigInt(size * 8);
   const mask = (1n << bits) - 1n;

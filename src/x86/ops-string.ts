@@ -65,6 +65,17 @@ function count(cpu: Cpu, i: Instr): number {
   return i.rep === 0 ? 1 : getIdx(cpu, 1, i.asize);
 }
 
+/**
+ * A REP with a zero count does nothing at all: with 32-bit addressing the
+ * index and count registers keep their high halves (nothing is written).
+ * Returns true (and moves RIP on) in that case.
+ */
+function repNone(cpu: Cpu, i: Instr): boolean {
+  if (i.rep === 0 || getIdx(cpu, 1, i.asize) !== 0) return false;
+  cpu.rip = i.next;
+  return true;
+}
+
 /** Finishes a (possibly repeated) string instruction: done, or resume later. */
 function finish(cpu: Cpu, i: Instr, left: number): void {
   if (i.rep !== 0) setIdx(cpu, 1, i.asize, left);
@@ -73,6 +84,7 @@ function finish(cpu: Cpu, i: Instr, left: number): void {
 
 /** MOVS: [rDI] = [rSI]. */
 export function movs(cpu: Cpu, i: Instr): void {
+  if (repNone(cpu, i)) return;
   const size = i.osize;
   const step = (cpu.flags & DF) !== 0 ? -size : size;
   let n = count(cpu, i);
@@ -113,9 +125,10 @@ function bulkCopy(cpu: Cpu, s: number, d: number, size: number, n: number): numb
   const so = cpu.tlb.off[si]! + sLow;
   const dO = cpu.tlb.off[di]! + dLow;
   const bytes = k * size;
-  // Overlapping forward copies must behave element by element (memmove semantics differ).
+  // An overlapping forward copy must behave element by element: each element is read whole
+  // (after the writes of the elements before it) and then written; memmove semantics differ.
   if (dO > so && dO < so + bytes) {
-    for (let b = 0; b < bytes; b++) cpu.u8[dO + b] = cpu.u8[so + b]!;
+    for (let e = 0; e < bytes; e += size) cpu.u8.copyWithin(dO + e, so + e, so + e + size);
   } else {
     cpu.u8.copyWithin(dO, so, so + bytes);
   }
@@ -124,6 +137,7 @@ function bulkCopy(cpu: Cpu, s: number, d: number, size: number, n: number): numb
 
 /** STOS: [rDI] = rAX. */
 export function stos(cpu: Cpu, i: Instr): void {
+  if (repNone(cpu, i)) return;
   const size = i.osize;
   const step = (cpu.flags & DF) !== 0 ? -size : size;
   const v = cpu.R[0]!;
@@ -173,6 +187,7 @@ function bulkFill(cpu: Cpu, d: number, size: number, n: number, v: number, vH: n
 
 /** LODS: rAX = [rSI]. */
 export function lods(cpu: Cpu, i: Instr): void {
+  if (repNone(cpu, i)) return;
   const size = i.osize;
   const step = (cpu.flags & DF) !== 0 ? -size : size;
   let n = count(cpu, i);
@@ -196,6 +211,7 @@ export function lods(cpu: Cpu, i: Instr): void {
 
 /** CMPS (sub 0) and SCAS (sub 1), with REPE/REPNE termination on ZF. */
 export function cmpsScas(cpu: Cpu, i: Instr): void {
+  if (repNone(cpu, i)) return;
   const size = i.osize;
   const step = (cpu.flags & DF) !== 0 ? -size : size;
   const scas = i.sub === 1;
@@ -236,6 +252,7 @@ export function insOuts(cpu: Cpu, i: Instr): void {
   const size = i.osize as AccessSize;
   const port = cpu.R[2]! & 0xffff;
   checkIoPermission(cpu, port, size);
+  if (repNone(cpu, i)) return;
   const step = (cpu.flags & DF) !== 0 ? -size : size;
   let n = count(cpu, i);
   let budget = CHUNK;
