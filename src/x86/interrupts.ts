@@ -132,6 +132,9 @@ function deliverLong(
   const newCpl = targetCpl(cpu, sel, gateErr);
   const oldSs = cpu.segSel[SS]!;
   const oldRsp = cpu.reg64(4);
+  // Pushed from the exact halves: a non-canonical RSP beyond 2^53 must not be rounded.
+  const oldRspLo = cpu.R[4]!;
+  const oldRspHi = cpu.H[4]!;
   const oldCs = cpu.segSel[CS]!;
   const oldFlags = cpu.getFlags();
   const oldCpl = cpu.cpl;
@@ -146,7 +149,7 @@ function deliverLong(
     cpu.setCpl(newCpl);
     cpu.setReg64(4, rsp);
     push(cpu, 8, oldSs, 0);
-    push(cpu, 8, oldRsp | 0, Math.floor(oldRsp / 4294967296) | 0);
+    push(cpu, 8, oldRspLo, oldRspHi);
     push(cpu, 8, oldFlags, 0);
     push(cpu, 8, oldCs, 0);
     push(cpu, 8, returnRip | 0, Math.floor(returnRip / 4294967296) | 0);
@@ -154,6 +157,8 @@ function deliverLong(
     loadCodeSegment(cpu, sel, newCpl);
   } catch (e) {
     restoreMode(cpu, savedMode, oldRsp);
+    cpu.R[4] = oldRspLo;
+    cpu.H[4] = oldRspHi;
     throw e;
   }
   if (newCpl !== oldCpl) setSegment(cpu, SS, newCpl, 0, 0, ATTR.UNUSABLE | (newCpl << 5) | ATTR.DB);
