@@ -19,6 +19,9 @@ const OPTIONS: readonly string[] = [
   // The machine's i8042 exists for the reset line and has no aux (mouse) port; without
   // this the driver probes for one and waits out its command timeouts.
   "i8042.noaux",
+  // Skip the crypto API's boot-time self-tests of every algorithm: they verify the
+  // host's CPU, not the guest, and cost about five seconds on the software CPU.
+  "cryptomgr.notests",
 ];
 
 /**
