@@ -16,7 +16,7 @@ import * as stk from './ops-stack.js';
 import { cmpsScas, insOuts, lods, movs, stos } from './ops-string.js';
 import * as sys from './ops-system.js';
 import { sseHandler } from './sse.js';
-import { x87Handler } from './x87.js';
+import { fwait, x87Handler } from './x87.js';
 
 /** Immediate kinds. */
 export const IMM = {
@@ -135,7 +135,7 @@ def(0x8f, { modrm: true, imm: IMM.NONE, size: SZ.D64, h: (i) => (i.ext === 0 ? s
 def(0x98, { modrm: false, imm: IMM.NONE, size: SZ.V, h: only(mov.cbw) });
 def(0x99, { modrm: false, imm: IMM.NONE, size: SZ.V, h: only(mov.cwd) });
 def(0x9a, { modrm: false, imm: IMM.FAR, size: SZ.V, ends: true, h: not64(callFar) });
-def(0x9b, { modrm: false, imm: IMM.NONE, size: SZ.V, h: only(sys.nop) });
+def(0x9b, { modrm: false, imm: IMM.NONE, size: SZ.V, h: only(fwait) });
 def(0x9c, { modrm: false, imm: IMM.NONE, size: SZ.D64, h: only(stk.pushf) });
 def(0x9d, { modrm: false, imm: IMM.NONE, size: SZ.D64, ends: true, h: only(stk.popf) });
 def(0x9e, { modrm: false, imm: IMM.NONE, size: SZ.V, h: only(mov.sahf) });
