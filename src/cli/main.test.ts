@@ -113,10 +113,16 @@ describe("main: other outcomes", () => {
     assert.equal((printed as { noReboot: boolean }).noReboot, true);
   });
 
-  it("run without a bootable backend exits 3 with one line", async () => {
-    const { code, err } = await tsvmm("run", "--kernel", kernel);
-    assert.equal(code, ExitCode.VmmFailure);
-    assert.match(err, /^tsvmm: no CPU backend can boot a guest yet [^\n]*\n$/);
+  it("run with a file that is not a kernel exits 2 with one line naming it", async () => {
+    const { code, err } = await tsvmm("run", "--accel", "emu", "--kernel", kernel);
+    assert.equal(code, ExitCode.Usage, err);
+    assert.match(err, /^tsvmm: [^\n]*not a Linux kernel[^\n]*\n$/);
+  });
+
+  it("run --accel kvm without a usable KVM backend exits 2 with one line", async () => {
+    const { code, err } = await tsvmm("run", "--accel", "kvm", "--kernel", kernel);
+    assert.equal(code, ExitCode.Usage, err);
+    assert.match(err, /^tsvmm: --accel kvm: [^\n]*use --accel emu[^\n]*\n$/);
   });
 
   it("unimplemented commands exit 3 with one line", async () => {
