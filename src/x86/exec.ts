@@ -54,6 +54,14 @@ export class Block {
   }
 }
 
+/** Where decoding continues after a direct branch that may stay in the block, or null. */
+function followAfter(i: Instr): number | null {
+  const op = i.op;
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || (op >= 0xe0 && op <= 0xe3)) return i.next;
+  if (op === 0xe8 || op === 0xe9 || op === 0xeb) return i.target;
+  return null;
+}
+
 /** Why run() returned. */
 export const enum RunResult {
   /** The instruction budget was used up (or a stop was requested). */
@@ -191,6 +199,7 @@ export class Executor {
     let term = false;
     const startLin = mode.csBase + rip;
     const startPage = startLin - (startLin & 0xfff);
+    const seen = new Set<number>();
     for (;;) {
       const i = new Instr(invalidOpcode, EA.abs!);
       try {
@@ -200,14 +209,23 @@ export class Executor {
         if (instrs.length === 0) throw e;
         break;
       }
+      if (instrs.length > 0) instrs[instrs.length - 1]!.cont = rip;
       instrs.push(i);
+      seen.add(rip);
       rip = i.next;
       if (i.ends) {
-        term = true;
-        break;
+        // Direct branches do not end the block: it goes on with the target
+        // (JMP, CALL) or the fall-through (Jcc, LOOP) while that stays in
+        // the page, and the run loop leaves it when the branch goes the other way.
+        const follow = followAfter(i);
+        if (follow === null) {
+          term = true;
+          break;
+        }
+        rip = follow;
       }
       const nextLin = mode.csBase + rip;
-      if (instrs.length >= MAX_BLOCK || nextLin - (nextLin & 0xfff) !== startPage) break;
+      if (instrs.length >= MAX_BLOCK || nextLin - (nextLin & 0xfff) !== startPage || seen.has(rip)) break;
     }
     const pages = f.pages;
     const b = new Block(key, instrs, pages[0] ?? -1, pages[1] ?? -1, f.physFirst, term);
@@ -266,6 +284,10 @@ export class Executor {
           const i = instrs[k]!;
           cpu.rip = i.next;
           i.fn(cpu, i);
+          if (cpu.rip !== i.cont) {
+            k++;
+            break;
+          }
         }
         done += k;
       } catch (e) {

@@ -72,6 +72,12 @@ export class Instr {
   pfx = 0;
   /** The instruction ends a block (branches, mode changes, I/O, HLT...). */
   ends = false;
+  /**
+   * Where the next instruction decoded into the same block starts (NaN for
+   * the last one). A direct branch may be followed by its target or its
+   * fall-through; when RIP after the handler differs, the block is left.
+   */
+  cont = NaN;
 
   constructor(fn: Handler, ea: EaFn) {
     this.fn = fn;
