@@ -5,9 +5,9 @@
  * KVM backend's instruction fallback.
  */
 import { CpuFault, Vec } from './fault.js';
-import { Instr, SEG, type EaFn } from './instr.js';
+import { Instr, SEG } from './instr.js';
 import { OPCODES, type OpEntry, IMM, SZ } from './opcode-table.js';
-import { EA } from './ea.js';
+import { EA_KIND, effectiveAddress } from './ea.js';
 import { invalidOpcode } from './ops-misc.js';
 
 /** Source of instruction bytes; throws CpuFault (#PF/#GP) when a byte cannot be fetched. */
@@ -215,7 +215,8 @@ export function decode(src: ByteSource, mode: DecodeMode, rip: number, i: Instr)
       i.index = -1;
       i.disp = n === 8 ? hi * 4294967296 + (lo >>> 0) : lo >>> 0;
       i.seg = seg >= 0 ? seg : SEG.DS;
-      i.ea = pickEa(i, mode64, seg);
+      i.eaKind = pickEa(i, mode64, seg);
+      i.ea = effectiveAddress;
       break;
     }
     case IMM.REL8: {
@@ -292,7 +293,8 @@ function decodeMem(
       else if (mod === 2) i.disp = ((next() | (next() << 8)) << 16) >> 16;
     }
     i.seg = seg >= 0 ? seg : defSeg;
-    i.ea = EA.a16;
+    i.eaKind = EA_KIND.a16;
+    i.ea = effectiveAddress;
     return false;
   }
   if (rmLow === 4) {
@@ -317,20 +319,21 @@ function decodeMem(
   if (mod === 1) i.disp = (next() << 24) >> 24;
   else if (mod === 2) i.disp = next() | (next() << 8) | (next() << 16) | (next() << 24);
   i.seg = seg >= 0 ? seg : defSeg;
-  i.ea = pickEa(i, mode64, seg);
+  i.eaKind = pickEa(i, mode64, seg);
+  i.ea = effectiveAddress;
   return ripRel;
 }
 
-/** Chooses the EA function specialised for this addressing form. */
-function pickEa(i: Instr, mode64: boolean, seg: number): EaFn {
-  if (i.asize === 2) return EA.a16;
+/** Chooses the addressing form (EA_KIND) of a memory operand. */
+function pickEa(i: Instr, mode64: boolean, seg: number): number {
+  if (i.asize === 2) return EA_KIND.a16;
   if (!mode64 || i.asize === 4) {
     // 32-bit addressing: segment bases always apply outside 64-bit mode.
-    return mode64 && seg !== SEG.FS && seg !== SEG.GS ? EA.a32flat : EA.a32;
+    return mode64 && seg !== SEG.FS && seg !== SEG.GS ? EA_KIND.a32flat : EA_KIND.a32;
   }
   const fsgs = seg === SEG.FS || seg === SEG.GS;
-  if (i.base < 0 && i.index < 0) return fsgs ? EA.absSeg : EA.abs;
-  if (i.index < 0) return fsgs ? EA.bSeg : EA.b;
-  if (i.base < 0) return fsgs ? EA.iSeg : EA.i;
-  return fsgs ? EA.biSeg : EA.bi;
+  if (i.base < 0 && i.index < 0) return fsgs ? EA_KIND.absSeg : EA_KIND.abs;
+  if (i.index < 0) return fsgs ? EA_KIND.bSeg : EA_KIND.b;
+  if (i.base < 0) return fsgs ? EA_KIND.iSeg : EA_KIND.i;
+  return fsgs ? EA_KIND.biSeg : EA_KIND.bi;
 }

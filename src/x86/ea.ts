@@ -32,35 +32,58 @@ function bi64(cpu: Cpu, i: Instr): number {
   return join((cpu.R[i.base]! >>> 0) + (cpu.R[i.index]! >>> 0) * s + i.disp, cpu.H[i.base]! + cpu.H[i.index]! * s);
 }
 
-/** The EA functions, keyed by form. */
-export const EA: Record<string, EaFn> = {
+/** Addressing forms (Instr.eaKind). */
+export const EA_KIND = {
   /** [disp] and RIP-relative (already folded into disp). */
-  abs: (_cpu: Cpu, i: Instr) => i.disp,
-  absSeg: (cpu: Cpu, i: Instr) => i.disp + cpu.segBase[i.seg]!,
+  abs: 0, absSeg: 1,
   /** [base + disp] */
-  b: b64,
-  bSeg: (cpu: Cpu, i: Instr) => b64(cpu, i) + cpu.segBase[i.seg]!,
+  b: 2, bSeg: 3,
   /** [index * scale + disp] */
-  i: i64,
-  iSeg: (cpu: Cpu, i: Instr) => i64(cpu, i) + cpu.segBase[i.seg]!,
+  i: 4, iSeg: 5,
   /** [base + index * scale + disp] */
-  bi: bi64,
-  biSeg: (cpu: Cpu, i: Instr) => bi64(cpu, i) + cpu.segBase[i.seg]!,
+  bi: 6, biSeg: 7,
   /** 32-bit addressing in 64-bit mode without a segment base. */
-  a32flat: (cpu: Cpu, i: Instr) => ea32(cpu, i),
+  a32flat: 8,
   /** 32-bit addressing with the segment base (legacy modes, or FS/GS in 64-bit mode). */
-  a32: (cpu: Cpu, i: Instr) => {
-    const off = ea32(cpu, i);
-    return cpu.mode64 ? off + cpu.segBase[i.seg]! : (off + cpu.segBase[i.seg]!) % TWO32;
-  },
+  a32: 9,
   /** 16-bit addressing: offset wraps at 64 KiB, then the segment base. */
-  a16: (cpu: Cpu, i: Instr) => {
-    let off = i.disp;
-    if (i.base >= 0) off += cpu.R[i.base]!;
-    if (i.index >= 0) off += cpu.R[i.index]!;
-    return ((off & 0xffff) + cpu.segBase[i.seg]!) % TWO32;
-  },
-};
+  a16: 10,
+} as const;
+
+/**
+ * The linear address of a memory operand, by its addressing form.
+ *
+ * DEVNOTE: one function with a switch rather than one function per form:
+ * every handler's `i.ea(cpu, i)` call then has a single target, so V8
+ * inlines it and the (often non-Smi) address never gets boxed between the
+ * EA computation and the memory access.
+ */
+export function effectiveAddress(cpu: Cpu, i: Instr): number {
+  switch (i.eaKind) {
+    case 0: return i.disp;
+    case 1: return i.disp + cpu.segBase[i.seg]!;
+    case 2: return b64(cpu, i);
+    case 3: return b64(cpu, i) + cpu.segBase[i.seg]!;
+    case 4: return i64(cpu, i);
+    case 5: return i64(cpu, i) + cpu.segBase[i.seg]!;
+    case 6: return bi64(cpu, i);
+    case 7: return bi64(cpu, i) + cpu.segBase[i.seg]!;
+    case 8: return ea32(cpu, i);
+    case 9: {
+      const off = ea32(cpu, i);
+      return cpu.mode64 ? off + cpu.segBase[i.seg]! : (off + cpu.segBase[i.seg]!) % TWO32;
+    }
+    default: {
+      let off = i.disp;
+      if (i.base >= 0) off += cpu.R[i.base]!;
+      if (i.index >= 0) off += cpu.R[i.index]!;
+      return ((off & 0xffff) + cpu.segBase[i.seg]!) % TWO32;
+    }
+  }
+}
+
+/** The EA function every Instr uses (kept as a field for callers that hold an Instr). */
+export const EA: { readonly abs: EaFn } = { abs: effectiveAddress };
 
 function ea32(cpu: Cpu, i: Instr): number {
   let off = i.disp;

@@ -49,6 +49,8 @@ export class Instr {
   /** True when a segment override prefix was given. */
   segOverride = false;
   ea: EaFn;
+  /** Addressing form for `ea` (see EA_KIND in ea.ts). */
+  eaKind = 0;
   /** Immediate (low 32 bits, sign-extended where the encoding says so). */
   imm = 0;
   /** High 32 bits of a 64-bit immediate (sign extension of imm otherwise). */
