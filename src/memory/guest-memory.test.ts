@@ -191,3 +191,18 @@ for (const backing of ['memfd', 'shared'] as const) {
     }
   });
 }
+
+test('write observers see device writes (write, fill, markDirty) but not reads', () => {
+  const mem = GuestMemory.create(1 * MiB, { backing: 'shared' });
+  const seen: string[] = [];
+  const stop = mem.observeWrites((gpa, len) => seen.push(`${gpa.toString(16)}+${len}`));
+  mem.write(0x1000, new Uint8Array(3));
+  mem.fill(0x2000, 16);
+  mem.writeU32(0x3000, 1);
+  mem.view(0x4000, 8)[0] = 1;
+  mem.markDirty(0x4000, 8);
+  mem.readU32(0x3000);
+  stop();
+  mem.writeU8(0x5000, 1);
+  assert.deepEqual(seen, ['1000+3', '2000+16', '3000+4', '4000+8']);
+});

@@ -48,6 +48,7 @@ export class GuestMemory {
   private readonly chunks: Uint8Array[] = [];
   private dirty: DirtyLog | null = null;
   private readonly dirtySyncs: Array<(log: DirtyLog) => void> = [];
+  private writeObservers: Array<(gpa: number, length: number) => void> = [];
   private closed = false;
   private flatView: Uint8Array | null = null;
 
@@ -131,13 +132,13 @@ export class GuestMemory {
   /** Copies `src` into guest RAM at `gpa`. */
   write(gpa: number, src: Uint8Array): void {
     this.view(gpa, src.length).set(src);
-    if (this.dirty) this.dirty.mark(gpa, src.length);
+    this.wrote(gpa, src.length);
   }
 
   /** Sets `length` bytes at `gpa` to `value`. */
   fill(gpa: number, length: number, value = 0): void {
     this.view(gpa, length).fill(value);
-    if (this.dirty) this.dirty.mark(gpa, length);
+    this.wrote(gpa, length);
   }
 
   /** Little-endian reads and writes of 1, 2, 4 and 8 bytes. */
@@ -159,13 +160,13 @@ export class GuestMemory {
   }
   writeU8(gpa: number, v: number): void {
     this.view(gpa, 1)[0] = v;
-    if (this.dirty) this.dirty.mark(gpa, 1);
+    this.wrote(gpa, 1);
   }
   writeU16(gpa: number, v: number): void {
     const b = this.view(gpa, 2);
     b[0] = v;
     b[1] = v >>> 8;
-    if (this.dirty) this.dirty.mark(gpa, 2);
+    this.wrote(gpa, 2);
   }
   writeU32(gpa: number, v: number): void {
     const b = this.view(gpa, 4);
@@ -173,7 +174,7 @@ export class GuestMemory {
     b[1] = v >>> 8;
     b[2] = v >>> 16;
     b[3] = v >>> 24;
-    if (this.dirty) this.dirty.mark(gpa, 4);
+    this.wrote(gpa, 4);
   }
   writeU64(gpa: number, v: bigint): void {
     this.writeU32(gpa, Number(v & 0xffffffffn));
@@ -217,9 +218,30 @@ export class GuestMemory {
     this.dirtySyncs.push(sync);
   }
 
-  /** Marks a range written through a view() as dirty. */
+  /**
+   * Reports a write made through a view(): devices that DMA into guest
+   * memory through views must call this (the dirty log and the software
+   * CPU's decoded-code cache depend on it).
+   */
   markDirty(gpa: number, length: number): void {
+    this.wrote(gpa, length);
+  }
+
+  /**
+   * Registers a callback for every write made through this object (not the
+   * CPU's own stores): the software CPU drops decoded code a device
+   * overwrote. Returns a function that unregisters it.
+   */
+  observeWrites(observer: (gpa: number, length: number) => void): () => void {
+    this.writeObservers = [...this.writeObservers, observer];
+    return () => {
+      this.writeObservers = this.writeObservers.filter((o) => o !== observer);
+    };
+  }
+
+  private wrote(gpa: number, length: number): void {
     if (this.dirty) this.dirty.mark(gpa, length);
+    for (const o of this.writeObservers) o(gpa, length);
   }
 
   /** Pulls from every dirty source, then returns and clears the dirty page GPAs. */

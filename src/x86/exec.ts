@@ -123,6 +123,18 @@ export class Executor {
   constructor(readonly cpu: Cpu) {
     this.fetcher = new Fetcher(cpu);
     cpu.onCodeWrite = (pageOff) => this.invalidatePage(pageOff);
+    // Devices writing guest memory (DMA) may overwrite code this CPU decoded.
+    cpu.memory.observeWrites((gpa, length) => this.deviceWrote(gpa, length));
+  }
+
+  private deviceWrote(gpa: number, length: number): void {
+    const cpu = this.cpu;
+    const end = gpa + length;
+    for (let page = gpa - (gpa % 4096); page < end; page += 4096) {
+      if (!cpu.memory.isRam(page, 1)) continue;
+      const off = cpu.memory.translate(page, 1);
+      if (cpu.isCodePage(off)) this.invalidatePage(off);
+    }
   }
 
   /** Drops every cached block (mode switches that change decoding, tests). */
