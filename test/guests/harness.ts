@@ -45,7 +45,15 @@ export function guestSource(name: GuestName): string {
  * caching by source hash. Returns the image bytes.
  */
 export async function buildGuest(name: GuestName): Promise<Uint8Array> {
-  const src = guestSource(name);
+  return assembleFlat(guestSource(name));
+}
+
+/**
+ * Assembles and links any GNU-as source into a flat binary at
+ * GUEST_LOAD_ADDRESS (binutils), caching by source hash.
+ */
+export async function assembleFlat(src: string): Promise<Uint8Array> {
+  const name = src.replace(/^.*\//, '').replace(/\.s$/, '');
   const text = await readFile(src);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), 'tsvmm-test-guests');
