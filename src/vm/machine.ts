@@ -18,6 +18,10 @@ import type { VmConfig } from './config.js';
 import { EmuDriver } from './emu-driver.js';
 import { createEmuPlatform, type EmuPlatform } from './emu-platform.js';
 import { createLegacyDevices, type LegacyDevices } from './legacy-devices.js';
+import type { MachineContext, MachinePart } from './machine-part.js';
+
+/** Builds one subsystem of the machine (see machine-part.ts). */
+export type MachinePartFactory = (ctx: MachineContext) => MachinePart;
 
 /** TSC frequency the guest sees (1 GHz: one tick per nanosecond of machine time). */
 export const TSC_HZ = 1_000_000_000;
@@ -44,6 +48,8 @@ export interface MachineOptions {
   readonly logUnclaimed?: boolean;
   /** Where COM1's output goes (default: discarded until set on machine.serial). */
   readonly serialOutput?: (bytes: Uint8Array) => void;
+  /** Subsystems to add (PCI and virtio devices...), built in this order. */
+  readonly parts?: readonly MachinePartFactory[];
 }
 
 /** The guest's first serial port as the host sees it. */
@@ -67,6 +73,8 @@ export class Machine implements MachineControl {
   readonly serial: SerialPort;
   /** Which boot path the kernel took. */
   readonly bootKind: LoadKind;
+  /** The subsystems added through MachineOptions.parts. */
+  readonly parts: readonly MachinePart[];
   private readonly log: RateLimitedLog;
 
   constructor(
@@ -98,7 +106,12 @@ export class Machine implements MachineControl {
       pit: true,
       debugExit: config.debugExit,
     });
-    const devices: ChipsetDevice[] = [...this.platform.devices, ...this.legacy.all];
+    const ctx: MachineContext = {
+      config, memory: this.memory, pio: this.pio, mmio: this.mmio, irq: this.platform.irq, msi: this.platform.msi,
+      timers: this.timers, clock: this.clock, control: this, log: sink,
+    };
+    this.parts = (options.parts ?? []).map((build) => build(ctx));
+    const devices: ChipsetDevice[] = [...this.platform.devices, ...this.legacy.all, ...this.parts.flatMap((p) => p.devices)];
     this.pio.register(devices);
     this.mmio.register(devices);
 
@@ -116,9 +129,10 @@ export class Machine implements MachineControl {
 
     const rsdp = buildAcpiTables(this.memory, {
       cpus: config.cpus,
-      devices: this.legacy.acpi,
+      devices: [...this.legacy.acpi, ...this.parts.flatMap((p) => p.acpi ?? [])],
       pm: this.legacy.acpiPm.registers,
       boot: { i8042: true, cmosRtc: true, century: 0x32 },
+      mcfg: this.parts.some((p) => p.mcfg === true),
     });
     const loaded = loadLinux(this.memory, {
       kernel: boot.kernel,
@@ -127,6 +141,7 @@ export class Machine implements MachineControl {
       initrdName: boot.initrdName,
       cmdline: boot.cmdline,
       rsdp,
+      reserved: this.parts.flatMap((p) => p.reserved ?? []),
       // The software CPU boots the kernel decompressed by the VMM, through PVH.
       prefer: 'pvh',
     });
@@ -142,6 +157,14 @@ export class Machine implements MachineControl {
     try {
       return await this.driver.run();
     } finally {
+      // Subsystems flush (disks) before guest memory goes away.
+      for (const p of this.parts) {
+        try {
+          await p.close?.();
+        } catch (e) {
+          this.log.warn('part-close', `closing a machine part failed: ${(e as Error).message}`);
+        }
+      }
       this.memory.close();
     }
   }
