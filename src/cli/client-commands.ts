@@ -1,10 +1,11 @@
 import type { Command } from "commander";
 import { NotImplementedError, UsageError } from "./errors.js";
 import type { CliContext } from "./io.js";
+import { attachConsole } from "./console-client.js";
 import { parseSocketPath, quote } from "./values.js";
 
 /** Adds the API clients: `tsvmm ctl SOCKET VERB [ARGS...]` and `tsvmm console SOCKET`. */
-export function addClientCommands(program: Command, _ctx: CliContext): void {
+export function addClientCommands(program: Command, ctx: CliContext): void {
   program
     .command("ctl")
     .description("send one request to a running VMM's API socket (e.g. ctl vm.sock pause)")
@@ -24,8 +25,8 @@ export function addClientCommands(program: Command, _ctx: CliContext): void {
     .command("console")
     .description("attach this terminal to a running VM's serial console (Ctrl-] quits)")
     .argument("<SOCKET>", "the VM's console socket (run --serial socket=PATH)")
-    .action((socket: string) => {
+    .action(async (socket: string) => {
       parseSocketPath(socket, "console: SOCKET");
-      throw new NotImplementedError("console: attaching to a console is not implemented yet");
+      ctx.exitCode = await attachConsole(socket, ctx.io);
     });
 }

@@ -10,7 +10,11 @@ import { DEFAULT_CMDLINE, ensureDefaultGuest, GuestBuildError } from '../guest/i
 import { LoaderError } from '../loader/index.js';
 import type { VmConfig } from '../vm/config.js';
 import { Machine } from '../vm/machine.js';
-import { attachFile, attachStdio, type ConsoleConnection } from './console.js';
+import { pciPart } from '../vm/pci-part.js';
+import { openDisk } from '../storage/open.js';
+import { DiskOpenError } from '../storage/open-error.js';
+import type { Disk } from '../storage/disk.js';
+import { attachFile, attachSocket, attachStdio, type ConsoleConnection } from './console.js';
 import { ExitCode, NotImplementedError, UsageError } from './errors.js';
 import { processIo, type CliIo } from './io.js';
 
@@ -72,11 +76,39 @@ async function bootFiles(config: VmConfig, io: CliIo) {
   };
 }
 
-/** Boots the VM and resolves with the process exit code (DESIGN.md "Exit codes"). */
+/** Opens the console backend `--serial` names. */
+async function openConsole(config: VmConfig, onEscape: () => void): Promise<ConsoleConnection> {
+  switch (config.serial.mode) {
+    case 'file':
+      return attachFile(config.serial.path);
+    case 'socket':
+      return attachSocket(config.serial.path);
+    default:
+      return attachStdio(onEscape);
+  }
+}
+
+/** Opens every --disk (virtio-blk backends for the PCI part); a disk that cannot be opened is a usage error. */
+async function openDisks(config: VmConfig, io: CliIo): Promise<Disk[]> {
+  const disks: Disk[] = [];
+  try {
+    for (const d of config.disks) disks.push(await openDisk(d, { warn: (m) => io.stderr(`tsvmm: ${m}\n`) }));
+    return disks;
+  } catch (e) {
+    await Promise.all(disks.map((d) => d.close().catch(() => {})));
+    if (e instanceof DiskOpenError) throw new UsageError(`--disk: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Boots the VM and resolves with the process exit code (DESIGN.md "Exit
+ * codes"). A guest reboot builds the machine afresh (new memory, devices
+ * and CPUs: a full reset) on the same console, unless --no-reboot.
+ */
 export async function startVm(config: VmConfig, options: StartOptions = {}): Promise<number> {
   const io = options.io ?? processIo;
   if (options.apiSocket) throw new NotImplementedError('--api-socket: the HTTP API is not implemented yet');
-  if (config.serial.mode === 'socket') throw new NotImplementedError('--serial socket=: the socket console is not implemented yet');
   pickBackend(config, io);
   let files;
   try {
@@ -88,27 +120,34 @@ export async function startVm(config: VmConfig, options: StartOptions = {}): Pro
     }
     throw e;
   }
-  let machine: Machine;
-  try {
-    machine = new Machine(config, files, { logUnclaimed: process.env['TSVMM_DEBUG'] === '1' });
-  } catch (e) {
-    if (e instanceof LoaderError) throw new UsageError(e.message);
-    throw e;
-  }
-  let console: ConsoleConnection;
-  if (config.serial.mode === 'file') console = attachFile(machine.serial, config.serial.path);
-  else console = attachStdio(machine.serial, () => machine.stop(ExitCode.PowerOff, 'console closed with Ctrl-]'));
-  const onSignal = (sig: NodeJS.Signals) => machine.stop(ExitCode.VmmFailure, `stopped by ${sig}`);
+  const disks = await openDisks(config, io);
+  let machine: Machine | null = null;
+  const console = await openConsole(config, () => machine?.stop(ExitCode.PowerOff, 'console closed with Ctrl-]'));
+  const onSignal = (sig: NodeJS.Signals) => machine?.stop(ExitCode.VmmFailure, `stopped by ${sig}`);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    const exit = await machine.run();
-    // Let the last batched console output reach the terminal before the message.
-    await new Promise((r) => setImmediate(r));
-    io.stderr(`\ntsvmm: ${exit.reason} (exit code ${exit.code})\n`);
-    return exit.code;
+    for (let boots = 1; ; boots++) {
+      try {
+        machine = new Machine(config, files, { logUnclaimed: process.env['TSVMM_DEBUG'] === '1', parts: [pciPart({ disks })] });
+      } catch (e) {
+        if (e instanceof LoaderError) throw new UsageError(e.message);
+        throw e;
+      }
+      console.connect(machine.serial);
+      const exit = await machine.run();
+      // Let the last batched console output reach the terminal before the message.
+      await new Promise((r) => setImmediate(r));
+      if (exit.reboot) {
+        io.stderr(`tsvmm: the guest rebooted (boot ${boots + 1})\n`);
+        continue;
+      }
+      io.stderr(`\ntsvmm: ${exit.reason} (exit code ${exit.code})\n`);
+      return exit.code;
+    }
   } finally {
     console.close();
+    await Promise.all(disks.map((d) => d.close().catch((e: Error) => io.stderr(`tsvmm: closing a disk: ${e.message}\n`))));
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

@@ -18,6 +18,7 @@ const YIELD_MS = 8;
 export interface DriverStop {
   readonly code: number;
   readonly reason: string;
+  readonly reboot?: boolean;
 }
 
 /** Runs a machine's emulated vCPUs until stopped. */

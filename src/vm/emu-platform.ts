@@ -17,6 +17,7 @@ import type { Buses } from '../hv/dispatch.js';
 import { EmuVcpu } from '../hv/emu/emu-vcpu.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { CpuClock, MsrDevice } from '../x86/msr.js';
+import { CodeTracker } from '../x86/code-tracker.js';
 
 /** IOAPIC MMIO base and ID (the MADT says the same). */
 export const IOAPIC_BASE = 0xfec0_0000;
@@ -71,6 +72,8 @@ export function createEmuPlatform(opts: EmuPlatformOptions): EmuPlatform {
   const ioapic = createIoapic({ base: IOAPIC_BASE, apicId: opts.cpus }, { router: bus });
   bus.connect({ lapics, ioapic, pic });
   const bank = createLapicBank({ base: LAPIC_BASE }, { lapics });
+  // One set of decoded-code marks: a store by any vCPU must reach every vCPU's blocks.
+  const code = new CodeTracker(opts.memory.flat().length);
   const vcpus = lapics.map(
     (lapic, i) =>
       new EmuVcpu(i, {
@@ -81,6 +84,7 @@ export function createEmuPlatform(opts: EmuPlatformOptions): EmuPlatform {
         cpus: opts.cpus,
         interrupts: lapic,
         msrDevice: lapicMsrs(lapic),
+        code,
         ...(opts.log ? { log: opts.log } : {}),
       }),
   );

@@ -2,7 +2,8 @@
  * The PC devices every tsvmm machine has, wired per DESIGN.md's GSI table:
  * COM1 (0x3F8, GSI 4), CMOS/RTC (0x70, GSI 8), i8042 (0x60/0x64, GSIs 1
  * and 12), the ACPI PM registers and the GED power button (GSI 9), the
- * PIT when the platform models one, and the debug-exit port on request.
+ * pvpanic port (0x505), the PIT when the platform models one, and the
+ * debug-exit port on request.
  * Each contributes its DSDT node here.
  */
 import type { AcpiDevice } from '../acpi/devices.js';
@@ -16,6 +17,7 @@ import { createDebugExit } from '../chipset/debug-exit/debug-exit.js';
 import { createGed, type Ged } from '../chipset/ged/ged.js';
 import { createI8042 } from '../chipset/i8042/i8042.js';
 import { createPit, type Pit } from '../chipset/pit/pit.js';
+import { createPvpanic } from '../chipset/pvpanic/pvpanic.js';
 import { cmosMemoryPresets } from '../chipset/rtc/cmos-presets.js';
 import { createRtc } from '../chipset/rtc/rtc.js';
 import { createUart16550, type Uart16550 } from '../chipset/uart16550/uart16550.js';
@@ -61,9 +63,10 @@ export function createLegacyDevices(o: LegacyOptions): LegacyDevices {
   const acpiPm = createAcpiPm({}, { machine: o.machine });
   const ged = createGed({}, { irq: line(GSI.ged) });
   const pit = o.pit ? createPit({ id: 'pit' }, { timers: o.timers, irq: line(GSI.pit) }) : null;
-  const all: VmmDevice[] = [com1, rtc, i8042, acpiPm, ged];
+  const pvpanic = createPvpanic({}, { machine: o.machine });
+  const all: VmmDevice[] = [com1, rtc, i8042, acpiPm, ged, pvpanic];
   if (pit) all.push(pit);
   if (o.debugExit) all.push(createDebugExit({ id: 'debug-exit' }, { machine: o.machine }));
-  const acpi: AcpiDevice[] = [ged, { aml: () => [com16550Aml(COM1), rtcAml(0x70, GSI.rtc), i8042Aml(GSI.i8042Kbd)] }];
+  const acpi: AcpiDevice[] = [ged, pvpanic, { aml: () => [com16550Aml(COM1), rtcAml(0x70, GSI.rtc), i8042Aml(GSI.i8042Kbd)] }];
   return { com1, acpiPm, ged, pit, all, acpi };
 }

@@ -39,6 +39,8 @@ export interface MachineBoot {
 export interface MachineExit {
   readonly code: number;
   readonly reason: string;
+  /** The guest asked for a reset: the caller boots a fresh machine (unless --no-reboot). */
+  readonly reboot?: boolean;
 }
 
 /** Extra knobs for building a machine. */
@@ -169,7 +171,7 @@ export class Machine implements MachineControl {
     }
   }
 
-  /** Stops the machine from the host side (Ctrl-], an API call). */
+  /** Stops the machine from the host side (Ctrl-], an API call, a signal). */
   stop(code: number, reason: string): void {
     this.driver.stop({ code, reason });
   }
@@ -186,8 +188,8 @@ export class Machine implements MachineControl {
         this.stop(0, 'the guest powered off');
         return;
       case 'reset':
-        // Rebooting in place comes with SMP/reboot support; until then a reboot ends the VM.
-        this.stop(0, this.config.noReboot ? 'the guest rebooted (--no-reboot)' : `the guest asked for a reset (${req.source}); tsvmm stops instead of rebooting`);
+        if (this.config.noReboot) this.stop(0, `the guest rebooted (${req.source}; --no-reboot)`);
+        else this.driver.stop({ code: 0, reason: `the guest rebooted (${req.source})`, reboot: true });
         return;
       case 'crash':
         this.stop(4, `the guest crashed: ${req.message}`);

@@ -14,6 +14,7 @@ import { ACC_READ, ACC_WRITE, TLB_MASK, Tlb, translate } from './mmu.js';
 import { LazyFlags } from './flags.js';
 import { type CpuClock, type MsrDevice, MsrState } from './msr.js';
 import { FpuState } from './fpu-state.js';
+import { CodeTracker } from './code-tracker.js';
 import type { Instr } from './instr.js';
 
 /** Segment register slots (ES..GS as encoded, then LDTR and TR). */
@@ -84,9 +85,8 @@ export class Cpu extends LazyFlags {
   tagW: Float64Array;
   readonly dv: DataView;
   readonly u8: Uint8Array;
-  private readonly codePages: Uint8Array;
-  /** Called when a write hits a page holding decoded code (the block cache listens). */
-  onCodeWrite: CodeWriteListener = () => {};
+  /** Decoded-code page marks, shared by all CPUs of the machine. */
+  readonly code: CodeTracker;
   /** High half of the last 64-bit read (rd64 returns the low half). */
   hi = 0;
   readonly msrs = new MsrState();
@@ -112,11 +112,13 @@ export class Cpu extends LazyFlags {
     readonly pio: BusPort,
     readonly mmio: BusPort,
     readonly clock: CpuClock,
+    code?: CodeTracker,
   ) {
     super();
     this.u8 = memory.flat();
     this.dv = new DataView(this.u8.buffer, this.u8.byteOffset, this.u8.byteLength);
-    this.codePages = new Uint8Array(Math.ceil(this.u8.length / 4096));
+    this.code = code ?? new CodeTracker(this.u8.length);
+    this.code.attach(this.tlb, null);
     this.tagR = this.tlb.fastRS;
     this.tagW = this.tlb.fastWS;
   }
@@ -167,21 +169,12 @@ export class Cpu extends LazyFlags {
 
   /** True when the page at backing offset `off` holds decoded code. */
   isCodePage(off: number): boolean {
-    return this.codePages[off >>> 12] !== 0;
+    return this.code.pages[off >>> 12] !== 0;
   }
 
-  /** Marks a page as holding decoded code: writes to it now take the slow path. */
+  /** Marks a page as holding decoded code: writes to it now take the slow path on every CPU. */
   markCodePage(off: number, physPage: number): void {
-    const p = off >>> 12;
-    if (this.codePages[p] === 0) {
-      this.codePages[p] = 1;
-      this.tlb.protectPhysPage(physPage);
-    }
-  }
-
-  /** Clears a page's code mark (its blocks were invalidated). */
-  unmarkCodePage(off: number): void {
-    this.codePages[off >>> 12] = 0;
+    this.code.mark(off, physPage);
   }
 
   /** Reads `size` bytes at a physical address (RAM or MMIO). */
@@ -198,7 +191,7 @@ export class Cpu extends LazyFlags {
   physWrite(phys: number, size: AccessSize, value: number): void {
     if (this.memory.isRam(phys, size)) {
       const o = this.memory.translate(phys, size);
-      if (this.codePages[o >>> 12] !== 0) this.onCodeWrite(o - (o & 0xfff));
+      if (this.code.pages[o >>> 12] !== 0) this.code.written(o - (o & 0xfff));
       if (size === 4) this.dv.setInt32(o, value, true);
       else if (size === 2) this.dv.setUint16(o, value, true);
       else this.u8[o] = value;

@@ -122,7 +122,7 @@ export class Executor {
 
   constructor(readonly cpu: Cpu) {
     this.fetcher = new Fetcher(cpu);
-    cpu.onCodeWrite = (pageOff) => this.invalidatePage(pageOff);
+    cpu.code.attach(cpu.tlb, (pageOff) => this.invalidatePage(pageOff));
     // Devices writing guest memory (DMA) may overwrite code this CPU decoded.
     cpu.memory.observeWrites((gpa, length) => this.deviceWrote(gpa, length));
   }
@@ -133,21 +133,23 @@ export class Executor {
     for (let page = gpa - (gpa % 4096); page < end; page += 4096) {
       if (!cpu.memory.isRam(page, 1)) continue;
       const off = cpu.memory.translate(page, 1);
-      if (cpu.isCodePage(off)) this.invalidatePage(off);
+      if (cpu.isCodePage(off)) cpu.code.written(off);
     }
   }
 
-  /** Drops every cached block (mode switches that change decoding, tests). */
+  /**
+   * Drops every cached block (mode switches that change decoding, tests).
+   * Page marks stay: other CPUs may still hold code there, and a stale
+   * mark only costs a slow-path write until the next write clears it.
+   */
   flush(): void {
     for (const b of this.blocks.values()) b.count = 0;
     this.blocks.clear();
-    for (const page of this.pageBlocks.keys()) this.cpu.unmarkCodePage(page);
     this.pageBlocks.clear();
   }
 
   private invalidatePage(pageOff: number): void {
     const list = this.pageBlocks.get(pageOff);
-    this.cpu.unmarkCodePage(pageOff);
     if (!list) return;
     this.pageBlocks.delete(pageOff);
     for (const b of list) {

@@ -93,7 +93,7 @@ for (let r = 0; r < 8; r++) {
   def(0x48 + r, { modrm: false, imm: IMM.NONE, size: SZ.V, ro: true, h: (i, m64) => (m64 ? null : (i.mem = false, alu.dec)) });
   def(0x50 + r, { modrm: false, imm: IMM.NONE, size: SZ.D64, ro: true, h: only(stk.pushReg) });
   def(0x58 + r, { modrm: false, imm: IMM.NONE, size: SZ.D64, ro: true, h: only(stk.popReg) });
-  def(0x90 + r, { modrm: false, imm: IMM.NONE, size: SZ.V, ro: true, h: (i) => (i.reg === 0 && i.osize !== 8 ? sys.nop : mov.xchgAx) });
+  def(0x90 + r, { modrm: false, imm: IMM.NONE, size: SZ.V, ro: true, h: (i) => (i.reg === 0 && i.osize !== 8 ? (i.pfx === 0xf3 ? sys.pause : sys.nop) : mov.xchgAx) });
   def(0xb0 + r, { modrm: false, imm: IMM.B, size: SZ.B, ro: true, h: only(mov.movEI) });
   def(0xb8 + r, { modrm: false, imm: IMM.V, size: SZ.V, ro: true, h: only(mov.movEI) });
 }

@@ -438,6 +438,15 @@ export function fence(_cpu: Cpu, _i: Instr): void {}
 /** NOP forms, PAUSE, prefetch, hint NOPs, WBINVD/INVD (after the CPL check). */
 export function nop(_cpu: Cpu, _i: Instr): void {}
 
+/**
+ * PAUSE (F3 90): a spin-wait hint. With several vCPUs on one thread, end
+ * this vCPU's slice so the one holding the lock gets to run (as KVM's
+ * pause-loop exiting does).
+ */
+export function pause(cpu: Cpu, _i: Instr): void {
+  if (cpu.cpuCount > 1) cpu.stop = 2;
+}
+
 /** WBINVD/INVD: privileged no-ops. */
 export function cacheOp(cpu: Cpu, _i: Instr): void {
   requireCpl0(cpu);

@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import { ensureDefaultGuest } from '../../src/guest/index.js';
+import { guestReady } from './guest-ready.js';
 import { VmProcess } from './vm-process.js';
 
 const backends: Array<{ accel: string; skip: string | false }> = [
@@ -14,23 +15,11 @@ const backends: Array<{ accel: string; skip: string | false }> = [
   { accel: 'kvm', skip: existsSync('/dev/kvm') ? 'the KVM backend is not built yet' : 'skipped: /dev/kvm not available' },
 ];
 
-let guestError: string | null = null;
-
-before(async () => {
-  try {
-    await ensureDefaultGuest();
-  } catch (e) {
-    guestError = (e as Error).message;
-  }
-});
-
 for (const { accel, skip } of backends) {
   describe(`default guest on --accel ${accel}`, { skip }, () => {
     it('boots to a shell, runs commands and powers off with exit code 0', { timeout: 900_000 }, async (t) => {
-      if (guestError) {
-        t.skip(`the default guest could not be built here: ${guestError}`);
-        return;
-      }
+      const why = await guestReady();
+      if (why) return t.skip(why);
       const started = Date.now();
       const vm = new VmProcess(['--accel', accel, '--memory', '256M']);
       try {

@@ -14,7 +14,8 @@ import type { Instr } from '../../x86/instr.js';
 import type { CpuClock, MsrDevice } from '../../x86/msr.js';
 import type { Buses } from '../dispatch.js';
 import { ExitReason, type Vcpu, VcpuExit } from '../partition.js';
-import type { Registers, SpecialRegisters } from '../registers.js';
+import { type Registers, resetSpecialRegisters, type SpecialRegisters, zeroRegisters } from '../registers.js';
+import type { CodeTracker } from '../../x86/code-tracker.js';
 import { getCpuRegisters, getCpuSpecialRegisters, setCpuRegisters, setCpuSpecialRegisters } from './registers.js';
 import { rdmsr, wrmsr } from '../../x86/msr.js';
 
@@ -31,6 +32,8 @@ export interface EmuVcpuOptions {
   /** Instructions per run() slice. */
   readonly slice?: number;
   readonly log?: LogSink;
+  /** Decoded-code marks shared by all vCPUs of the machine (SMP). */
+  readonly code?: CodeTracker;
 }
 
 /** A vCPU backed by the software CPU. */
@@ -41,15 +44,25 @@ export class EmuVcpu implements Vcpu {
   private readonly slice: number;
   private kicked = false;
   private readonly log: RateLimitedLog;
+  private readonly interrupts: InterruptSource;
+  /**
+   * In the wait-for-SIPI state (application processors at power-on and
+   * after INIT): the vCPU runs nothing until a start-up IPI arrives.
+   */
+  waitingForSipi: boolean;
 
   constructor(readonly index: number, opts: EmuVcpuOptions) {
-    this.cpu = new Cpu(opts.memory, opts.buses.pio, opts.buses.mmio, opts.clock);
+    this.cpu = new Cpu(opts.memory, opts.buses.pio, opts.buses.mmio, opts.clock, opts.code);
     this.cpu.apicId = opts.index;
     this.cpu.cpuCount = opts.cpus;
     this.cpu.msrDevice = opts.msrDevice ?? null;
     this.executor = new Executor(this.cpu);
-    this.executor.interrupts = opts.interrupts ?? noInterrupts;
-    this.slice = opts.slice ?? 200_000;
+    this.interrupts = opts.interrupts ?? noInterrupts;
+    this.executor.interrupts = this.interrupts;
+    // Shorter slices with several vCPUs so they interleave (and spinlocks hand over).
+    this.slice = opts.slice ?? (opts.cpus > 1 ? 50_000 : 200_000);
+    this.waitingForSipi = opts.index > 0;
+    if (this.waitingForSipi) this.resetToInit();
     this.log = new RateLimitedLog(opts.log ?? stderrSink, 1);
     this.cpu.onInvalidOpcode = (i) => this.logInvalid(i);
   }
@@ -60,6 +73,21 @@ export class EmuVcpu implements Vcpu {
       this.kicked = false;
       e.reason = ExitReason.Interrupted;
       return e.reason;
+    }
+    const src = this.interrupts;
+    if (src.pending || this.waitingForSipi) {
+      if (src.takeInit()) {
+        this.resetToInit();
+        this.waitingForSipi = true;
+      }
+      if (this.waitingForSipi) {
+        const vector = src.takeSipi();
+        if (vector < 0) {
+          e.reason = ExitReason.Halt;
+          return e.reason;
+        }
+        this.startAt(vector);
+      }
     }
     const r = this.executor.run(this.slice);
     switch (r) {
@@ -74,6 +102,31 @@ export class EmuVcpu implements Vcpu {
         e.reason = ExitReason.Interrupted;
     }
     return e.reason;
+  }
+
+  /** The state INIT leaves a CPU in (SDM vol. 3, table 9-1): real mode at F000:FFF0. */
+  private resetToInit(): void {
+    const regs = zeroRegisters();
+    regs.rip = 0xfff0n;
+    regs.rdx = 0x600n; // processor signature: family 6
+    setCpuRegisters(this.cpu, regs);
+    setCpuSpecialRegisters(this.cpu, resetSpecialRegisters());
+    this.cpu.fpu.init();
+    this.cpu.halted = false;
+    this.cpu.shadow = false;
+    this.executor.flush();
+  }
+
+  /** A start-up IPI: real mode at vector:0000 (CS = vector << 8). */
+  private startAt(vector: number): void {
+    const sregs = resetSpecialRegisters();
+    sregs.cs.selector = (vector & 0xff) << 8;
+    sregs.cs.base = BigInt((vector & 0xff) << 12);
+    setCpuSpecialRegisters(this.cpu, sregs);
+    this.cpu.rip = 0;
+    this.cpu.halted = false;
+    this.waitingForSipi = false;
+    this.executor.flush();
   }
 
   kick(): void {
