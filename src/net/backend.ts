@@ -10,12 +10,24 @@ export type FrameSink = (frame: Uint8Array) => boolean;
 
 /** A network backend. */
 export interface NetBackend {
-  /** A frame the guest transmitted (a full Ethernet frame, no virtio header). */
+  /**
+   * A frame the guest transmitted (a full Ethernet frame, no virtio header,
+   * checksums complete). It may be a view of guest memory that the NIC reuses
+   * once send() returns: the backend copies whatever it keeps. Never throws;
+   * a malformed frame is dropped and counted.
+   */
   send(frame: Uint8Array): void;
-  /** Set by the NIC: where the backend delivers frames for the guest. */
+  /** Set by the NIC: where the backend delivers frames for the guest. A frame handed over is the NIC's. */
   deliver: FrameSink | null;
   /** The NIC has room again after deliver() returned false. */
   resume(): void;
+  /**
+   * Opens what can only fail asynchronously (port-forward listeners); rejects
+   * with an error whose message is one line for the user. Call it, when
+   * present, before the guest runs. Optional: a backend that needs nothing
+   * of the kind has none.
+   */
+  start?(): Promise<void>;
   /** Releases sockets and file descriptors. */
   close(): Promise<void>;
   inspect(): InspectNode;
