@@ -128,15 +128,18 @@ describe("main: other outcomes", () => {
   it("unimplemented commands exit 3 with one line", async () => {
     for (const argv of [
       ["serve", "--api-socket", "/tmp/tsvmm.sock"],
-      ["disk", "create", "--format", "qcow2", join(dir, "new.qcow2"), "10G"],
-      ["disk", "info", kernel],
       ["ctl", "/tmp/tsvmm.sock", "snapshot", "--path", "x"],
-      ["console", "/tmp/tsvmm.sock"],
     ]) {
       const { code, err } = await tsvmm(...argv);
       assert.equal(code, ExitCode.VmmFailure, `${argv.join(" ")}: ${err}`);
       assert.match(err, /^tsvmm: [^\n]*not implemented yet\n$/);
     }
+  });
+
+  it("console on a socket that does not exist exits 2 with one line", async () => {
+    const { code, err } = await tsvmm("console", join(dir, "no-such.sock"));
+    assert.equal(code, ExitCode.Usage, err);
+    assert.match(err, /^tsvmm: console: [^\n]*no such socket[^\n]*\n$/);
   });
 
   it("an internal error exits 3 with one line, and a stack only under TSVMM_DEBUG=1", async () => {

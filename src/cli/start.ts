@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { DEFAULT_CMDLINE, ensureDefaultGuest, GuestBuildError } from '../guest/index.js';
 import { LoaderError } from '../loader/index.js';
 import type { VmConfig } from '../vm/config.js';
-import { Machine } from '../vm/machine.js';
+import { Vm } from '../vm/vm.js';
 import { pciPart } from '../vm/pci-part.js';
 import { openDisk } from '../storage/open.js';
 import { DiskOpenError } from '../storage/open-error.js';
@@ -103,8 +103,8 @@ async function openDisks(config: VmConfig, io: CliIo): Promise<Disk[]> {
 
 /**
  * Boots the VM and resolves with the process exit code (DESIGN.md "Exit
- * codes"). A guest reboot builds the machine afresh (new memory, devices
- * and CPUs: a full reset) on the same console, unless --no-reboot.
+ * codes"). Reboots happen inside the Vm (a fresh machine on the same
+ * console) unless --no-reboot.
  */
 export async function startVm(config: VmConfig, options: StartOptions = {}): Promise<number> {
   const io = options.io ?? processIo;
@@ -120,34 +120,28 @@ export async function startVm(config: VmConfig, options: StartOptions = {}): Pro
     }
     throw e;
   }
-  const disks = await openDisks(config, io);
-  let machine: Machine | null = null;
-  const console = await openConsole(config, () => machine?.stop(ExitCode.PowerOff, 'console closed with Ctrl-]'));
-  const onSignal = (sig: NodeJS.Signals) => machine?.stop(ExitCode.VmmFailure, `stopped by ${sig}`);
+  const vm = new Vm(config, files, { logUnclaimed: process.env['TSVMM_DEBUG'] === '1' });
+  const console = await openConsole(config, () => void vm.stop(ExitCode.PowerOff, 'console closed with Ctrl-]'));
+  console.connect(vm.serial);
+  const offEvents = vm.on((e) => {
+    if (e.type === 'reboot') io.stderr(`tsvmm: the guest rebooted (boot ${e.boot})\n`);
+  });
+  const onSignal = (sig: NodeJS.Signals) => void vm.stop(ExitCode.VmmFailure, `stopped by ${sig}`);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    for (let boots = 1; ; boots++) {
-      try {
-        machine = new Machine(config, files, { logUnclaimed: process.env['TSVMM_DEBUG'] === '1', parts: [pciPart({ disks })] });
-      } catch (e) {
-        if (e instanceof LoaderError) throw new UsageError(e.message);
-        throw e;
-      }
-      console.connect(machine.serial);
-      const exit = await machine.run();
-      // Let the last batched console output reach the terminal before the message.
-      await new Promise((r) => setImmediate(r));
-      if (exit.reboot) {
-        io.stderr(`tsvmm: the guest rebooted (boot ${boots + 1})\n`);
-        continue;
-      }
-      io.stderr(`\ntsvmm: ${exit.reason} (exit code ${exit.code})\n`);
-      return exit.code;
-    }
+    vm.start();
+    const exit = await vm.wait();
+    // Let the last batched console output reach the terminal before the message.
+    await new Promise((r) => setImmediate(r));
+    io.stderr(`\ntsvmm: ${exit.reason} (exit code ${exit.code})\n`);
+    return exit.code;
+  } catch (e) {
+    if (e instanceof LoaderError) throw new UsageError(e.message);
+    throw e;
   } finally {
+    offEvents();
     console.close();
-    await Promise.all(disks.map((d) => d.close().catch((e: Error) => io.stderr(`tsvmm: closing a disk: ${e.message}\n`))));
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

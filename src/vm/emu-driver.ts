@@ -30,6 +30,9 @@ export class EmuDriver {
   idleMs = 0;
   /** Called after every slice round (tests poke devices from here). */
   onRound: (() => void) | null = null;
+  private pauseRequested = false;
+  private parked: (() => void) | null = null;
+  private unpark: (() => void) | null = null;
 
   constructor(
     private readonly vcpus: readonly EmuVcpu[],
@@ -49,6 +52,50 @@ export class EmuDriver {
     this.stopped = stop;
     for (const v of this.vcpus) v.kick();
     this.wakeUp();
+    // A paused driver wakes up to return.
+    this.pauseRequested = false;
+    this.parked?.();
+    this.parked = null;
+    this.unpark?.();
+    this.unpark = null;
+  }
+
+  /**
+   * Stops running vCPUs after their current slice; resolves once none is
+   * running. Timers keep their deadlines and fire (late) after resume().
+   */
+  pause(): Promise<void> {
+    this.pauseRequested = true;
+    for (const v of this.vcpus) v.kick();
+    this.wakeUp();
+    return new Promise((resolve) => {
+      if (this.stopped) resolve();
+      else this.parked = resolve;
+    });
+  }
+
+  /** Lets a paused driver run again. */
+  resume(): void {
+    this.pauseRequested = false;
+    const u = this.unpark;
+    this.unpark = null;
+    u?.();
+  }
+
+  /** True while paused (between pause() resolving and resume()). */
+  get paused(): boolean {
+    return this.pauseRequested;
+  }
+
+  private async parkIfPaused(): Promise<void> {
+    while (this.pauseRequested && !this.stopped) {
+      const p = this.parked;
+      this.parked = null;
+      p?.();
+      await new Promise<void>((resolve) => {
+        this.unpark = resolve;
+      });
+    }
   }
 
   private wakeUp(): void {
@@ -61,6 +108,11 @@ export class EmuDriver {
   async run(): Promise<DriverStop> {
     let lastYield = performance.now();
     while (!this.stopped) {
+      if (this.pauseRequested) {
+        await this.parkIfPaused();
+        lastYield = performance.now();
+        continue;
+      }
       let runnable = false;
       for (let i = 0; i < this.vcpus.length && !this.stopped; i++) {
         const lapic = this.lapics[i]!;

@@ -4,7 +4,7 @@
  * that wires them, and the emulated vCPUs. Under KVM the in-kernel irqchip
  * replaces all of this.
  */
-import type { ChipsetDevice } from '../bus/device.js';
+import type { VmmDevice } from '../bus/device.js';
 import type { IrqSink, MsiTarget } from '../bus/irq.js';
 import type { TimerQueue } from '../bus/clock.js';
 import type { LogSink } from '../bus/log.js';
@@ -33,7 +33,7 @@ export interface EmuPlatform {
   readonly bank: LapicBank;
   readonly vcpus: readonly EmuVcpu[];
   /** Devices to register on the buses. */
-  readonly devices: readonly ChipsetDevice[];
+  readonly devices: readonly VmmDevice[];
 }
 
 /** What the platform needs from the machine. */

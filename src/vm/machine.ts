@@ -7,7 +7,7 @@
  */
 import { buildAcpiTables } from '../acpi/tables.js';
 import { HostClock, TimerQueue } from '../bus/clock.js';
-import type { ChipsetDevice } from '../bus/device.js';
+import type { InspectNode, VmmDevice } from '../bus/device.js';
 import { IoBus } from '../bus/io-bus.js';
 import { RateLimitedLog, stderrSink, type LogSink } from '../bus/log.js';
 import type { MachineControl, MachineRequest } from '../bus/machine.js';
@@ -77,6 +77,8 @@ export class Machine implements MachineControl {
   readonly bootKind: LoadKind;
   /** The subsystems added through MachineOptions.parts. */
   readonly parts: readonly MachinePart[];
+  /** Every device on the buses. */
+  readonly devices: readonly VmmDevice[];
   private readonly log: RateLimitedLog;
 
   constructor(
@@ -113,7 +115,8 @@ export class Machine implements MachineControl {
       timers: this.timers, clock: this.clock, control: this, log: sink,
     };
     this.parts = (options.parts ?? []).map((build) => build(ctx));
-    const devices: ChipsetDevice[] = [...this.platform.devices, ...this.legacy.all, ...this.parts.flatMap((p) => p.devices)];
+    const devices: VmmDevice[] = [...this.platform.devices, ...this.legacy.all, ...this.parts.flatMap((p) => p.devices)];
+    this.devices = devices;
     this.pio.register(devices);
     this.mmio.register(devices);
 
@@ -174,6 +177,37 @@ export class Machine implements MachineControl {
   /** Stops the machine from the host side (Ctrl-], an API call, a signal). */
   stop(code: number, reason: string): void {
     this.driver.stop({ code, reason });
+  }
+
+  /** The machine's state and counters: vCPUs, devices, buses, memory. */
+  inspect(): InspectNode {
+    const vcpus: Record<string, InspectNode> = {};
+    this.platform.vcpus.forEach((v, i) => {
+      const c = v.cpu;
+      vcpus[String(i)] = {
+        children: {
+          rip: { value: BigInt.asUintN(64, BigInt(Math.trunc(c.rip))), hex: true },
+          mode: { value: c.mode64 ? 'long (64-bit)' : c.longMode ? 'compatibility' : c.realMode ? 'real' : 'protected' },
+          cpl: { value: c.cpl },
+          halted: { value: c.halted },
+          waitingForSipi: { value: v.waitingForSipi },
+          instructions: { value: v.executor.retired, counter: true },
+        },
+      };
+    });
+    const devices: Record<string, InspectNode> = {};
+    for (const d of this.devices) devices[d.id] = d.inspect();
+    return {
+      children: {
+        backend: { value: 'emu' },
+        boot: { value: this.bootKind },
+        memory: { children: { bytes: { value: this.memory.size }, regions: { value: this.memory.regions.length } } },
+        vcpus: { children: vcpus },
+        devices: { children: devices },
+        buses: { children: { pio: this.pio.inspect(), mmio: this.mmio.inspect() } },
+        idleMs: { value: Math.round(this.driver.idleMs), counter: true },
+      },
+    };
   }
 
   /** Presses the ACPI power button (the guest decides what to do). */
