@@ -133,6 +133,17 @@ export class Vm {
     return this.wait();
   }
 
+  /**
+   * Writes a snapshot (device state, CPU state, touched guest memory,
+   * versioned manifest) to `dir`; the VM must be paused. Restore with
+   * Vm.restore(dir) in a new process (`tsvmm run --restore DIR`).
+   */
+  async snapshot(dir: string): Promise<void> {
+    if (this.stateValue !== 'paused') throw new VmStateError('snapshot', this.stateValue);
+    void dir;
+    throw new Error('snapshots are not implemented yet');
+  }
+
   /** Subscribes to events; returns a function that unsubscribes. */
   on(listener: (e: VmEvent) => void): () => void {
     this.emitter.on('event', listener);
