@@ -7,6 +7,12 @@
  * completes them by raising an interrupt when the promise settles. Several
  * requests may be in flight at once; a backend that needs ordering (qcow2
  * metadata) serialises internally.
+ *
+ * Ordering every backend here guarantees (request-order.ts): overlapping
+ * requests take effect in the order they were called, as if run one at a
+ * time, so a later write wins and a read sees every write called before it;
+ * disjoint requests run in parallel. flush() covers every write called
+ * before it, finished or not. A rejected request leaves its range unknown.
  */
 import type { InspectNode } from '../bus/device.js';
 
