@@ -10,6 +10,8 @@ import { DEFAULT_CMDLINE, ensureDefaultGuest, GuestBuildError } from '../guest/i
 import { LoaderError } from '../loader/index.js';
 import type { VmConfig } from '../vm/config.js';
 import { Vm } from '../vm/vm.js';
+import { openNetBackend } from '../net/open.js';
+import type { NetBackend } from '../net/backend.js';
 import { pciPart } from '../vm/pci-part.js';
 import { openDisk } from '../storage/open.js';
 import { DiskOpenError } from '../storage/open-error.js';
@@ -101,6 +103,18 @@ async function openDisks(config: VmConfig, io: CliIo): Promise<Disk[]> {
   }
 }
 
+/** Opens the network backends (user NAT, TAP); one line (exit 2) when one cannot start. */
+async function openNets(config: VmConfig): Promise<NetBackend[]> {
+  const nets: NetBackend[] = [];
+  try {
+    for (const n of config.nets) nets.push(await openNetBackend(n));
+    return nets;
+  } catch (e) {
+    await Promise.all(nets.map((b) => b.close().catch(() => {})));
+    throw new UsageError(`--net: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Boots the VM and resolves with the process exit code (DESIGN.md "Exit
  * codes"). Reboots happen inside the Vm (a fresh machine on the same
@@ -120,7 +134,15 @@ export async function startVm(config: VmConfig, options: StartOptions = {}): Pro
     }
     throw e;
   }
-  const vm = new Vm(config, files, { logUnclaimed: process.env['TSVMM_DEBUG'] === '1' });
+  const disks = await openDisks(config, io);
+  let nets: NetBackend[];
+  try {
+    nets = await openNets(config);
+  } catch (e) {
+    await Promise.all(disks.map((d) => d.close().catch(() => {})));
+    throw e;
+  }
+  const vm = new Vm(config, files, { logUnclaimed: process.env['TSVMM_DEBUG'] === '1', parts: [pciPart({ disks, nets })] });
   const console = await openConsole(config, () => void vm.stop(ExitCode.PowerOff, 'console closed with Ctrl-]'));
   console.connect(vm.serial);
   const offEvents = vm.on((e) => {
@@ -142,6 +164,8 @@ export async function startVm(config: VmConfig, options: StartOptions = {}): Pro
   } finally {
     offEvents();
     console.close();
+    await Promise.all(disks.map((d) => d.close().catch((e: Error) => io.stderr(`tsvmm: closing a disk: ${e.message}\n`))));
+    await Promise.all(nets.map((n) => n.close().catch(() => {})));
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

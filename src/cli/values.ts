@@ -245,12 +245,14 @@ export function parseNetSpec(spec: string, flag = "--net"): NetConfig {
     return pcap === undefined ? {} : { pcap };
   };
   if (parsed.head === "user") {
-    rejectUnknown(parsed, ["hostfwd", "host-loopback", "restrict", "pcap"], flag, spec);
+    rejectUnknown(parsed, ["hostfwd", "host-loopback", "restrict", "dns", "pcap"], flag, spec);
+    const dns = stringOption(parsed, "dns", flag, spec);
     const net = {
       mode: "user",
       hostfwd: (parsed.repeated.get("hostfwd") ?? []).map((rule) => parseHostFwd(rule, flag)),
       hostLoopback: boolOption(parsed, "host-loopback", flag, spec),
       restrict: boolOption(parsed, "restrict", flag, spec),
+      ...(dns === undefined ? {} : { dns }),
       ...pcapOf(),
     };
     return validated(NetConfig, net, flag, spec);

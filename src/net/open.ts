@@ -30,7 +30,8 @@ export function createNetBackend(config: NetConfig, opts: NetBackendOptions = {}
           hostfwd: config.hostfwd,
           hostLoopback: config.hostLoopback,
           restrict: config.restrict,
-          ...(opts.dns !== undefined ? { dns: opts.dns } : {}),
+          // The config's upstream wins over the host default.
+          ...(config.dns !== undefined ? { dns: config.dns } : opts.dns !== undefined ? { dns: opts.dns } : {}),
           ...(opts.log !== undefined ? { log: opts.log } : {}),
         })
       : new TapBackend(config.ifname);

@@ -76,6 +76,10 @@ const UserNet = strictObject(
     hostfwd: z.array(HostFwdConfig, accepts("a list of port forwards")).default([]),
     hostLoopback: bool("whether 10.0.2.2 reaches the host's loopback"),
     restrict: bool("whether the guest is denied outbound connections"),
+    dns: z
+      .string(accepts('an upstream DNS server "IPv4[:port]"'))
+      .regex(/^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/, accepts('an upstream DNS server "IPv4[:port]"'))
+      .optional(),
     pcap: filePath("the path of a capture file").optional(),
   },
   'a user-mode network such as {"mode": "user"}',
