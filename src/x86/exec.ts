@@ -109,8 +109,16 @@ class Fetcher implements ByteSource {
 }
 
 /** Runs one Cpu. */
+/** Entries in the direct-mapped block lookup cache in front of the Map. */
+const LOOKUP_SIZE = 1 << 14;
+
 export class Executor {
   private readonly blocks = new Map<number, Block>();
+  // Direct-mapped on the key's low bits: most lookups skip the Map (and
+  // its hashing of a non-Smi key). Entries are checked, never trusted:
+  // a dropped block has count 0.
+  private readonly lookupKeys = new Float64Array(LOOKUP_SIZE).fill(-1);
+  private readonly lookupBlocks: (Block | null)[] = new Array<Block | null>(LOOKUP_SIZE).fill(null);
   private readonly pageBlocks = new Map<number, Block[]>();
   private readonly fetcher: Fetcher;
   private current: Block | null = null;
@@ -193,8 +201,17 @@ export class Executor {
   private block(key: number): Block {
     const cpu = this.cpu;
     const lin = cpu.mode64 ? cpu.rip : cpu.segBase[CS]! + cpu.rip;
-    const b = this.blocks.get(key);
-    if (b !== undefined) {
+    const slot = ((key >>> 1) ^ (key >>> 15)) & (LOOKUP_SIZE - 1);
+    let b: Block | null | undefined = null;
+    if (this.lookupKeys[slot] === key) b = this.lookupBlocks[slot];
+    if (b === null || b === undefined || b.count === 0) {
+      b = this.blocks.get(key);
+      if (b !== undefined) {
+        this.lookupKeys[slot] = key;
+        this.lookupBlocks[slot] = b;
+      }
+    }
+    if (b !== undefined && b !== null && b.count > 0) {
       // The linear page must still map to the block's physical code (CR3 switches, remaps).
       if (translate(cpu, lin, ACC_EXEC, cpu.cpl === 3) === b.phys) return b;
       this.blocks.delete(key);
@@ -244,6 +261,9 @@ export class Executor {
     const pages = f.pages;
     const b = new Block(key, instrs, pages[0] ?? -1, pages[1] ?? -1, f.physFirst, term);
     this.blocks.set(key, b);
+    const slot = ((key >>> 1) ^ (key >>> 15)) & (LOOKUP_SIZE - 1);
+    this.lookupKeys[slot] = key;
+    this.lookupBlocks[slot] = b;
     for (const p of pages) {
       let list = this.pageBlocks.get(p);
       if (!list) this.pageBlocks.set(p, (list = []));

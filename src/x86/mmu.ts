@@ -184,17 +184,16 @@ function walk4(cpu: Cpu, lin: number, linPage: number, acc: number, user: boolea
   const u = lin < 0 ? lin + 281474976710656 : lin;
   const hi16 = Math.floor(u / 4294967296); // bits 47..32
   const lo32 = u >>> 0;
-  const idx = [
-    (hi16 >>> 7) & 511, // bits 47..39
-    ((hi16 & 0x7f) << 2) | (lo32 >>> 30), // bits 38..30
-    (lo32 >>> 21) & 511,
-    (lo32 >>> 12) & 511,
-  ];
+  // Table indices per level (bits 47..39, 38..30, 29..21, 20..12), as locals: no allocation per walk.
+  const i0 = (hi16 >>> 7) & 511;
+  const i1 = ((hi16 & 0x7f) << 2) | (lo32 >>> 30);
+  const i2 = (lo32 >>> 21) & 511;
+  const i3 = (lo32 >>> 12) & 511;
   let rw = true;
   let us = true;
   let nx = false;
   for (let level = 0; level < 4; level++) {
-    const pteAddr = table + idx[level]! * 8;
+    const pteAddr = table + (level === 0 ? i0 : level === 1 ? i1 : level === 2 ? i2 : i3) * 8;
     const lo = cpu.physRead32(pteAddr);
     const hi = cpu.physRead32(pteAddr + 4);
     if ((lo & 1) === 0) throw pageFault(cpu, lin, acc, user, false);
@@ -244,9 +243,10 @@ function walkPae(cpu: Cpu, lin: number, linPage: number, acc: number, user: bool
   let rw = true;
   let us = true;
   let nx = false;
-  const idx = [(u >>> 21) & 511, (u >>> 12) & 511];
+  const i0 = (u >>> 21) & 511;
+  const i1 = (u >>> 12) & 511;
   for (let level = 0; level < 2; level++) {
-    const pteAddr = table + idx[level]! * 8;
+    const pteAddr = table + (level === 0 ? i0 : i1) * 8;
     const lo = cpu.physRead32(pteAddr);
     const hi = cpu.physRead32(pteAddr + 4);
     if ((lo & 1) === 0) throw pageFault(cpu, lin, acc, user, false);

@@ -123,24 +123,19 @@ export function lea(cpu: Cpu, i: Instr): void {
   const R = cpu.R;
   const H = cpu.H;
   if (i.asize === 8) {
-    let lo = i.disp | 0;
-    let hi = Math.floor(i.disp / 4294967296) | 0;
-    const add = (l: number, h: number) => {
-      const s = (lo >>> 0) + (l >>> 0);
-      lo = s | 0;
-      hi = (hi + h + (s >= 4294967296 ? 1 : 0)) | 0;
-    };
-    if (i.base >= 0) add(R[i.base]!, H[i.base]!);
-    if (i.index >= 0) {
-      let l = R[i.index]!;
-      let h = H[i.index]!;
-      for (let k = 0; k < i.scale; k++) {
-        h = (h << 1) | (l >>> 31);
-        l <<= 1;
-      }
-      add(l, h);
+    // Exact 64-bit sum of halves (LEA is arithmetic too: no precision loss, no allocation).
+    let lo = (i.disp | 0) >>> 0;
+    let hi = Math.floor(i.disp / 4294967296);
+    if (i.base >= 0) {
+      lo += R[i.base]! >>> 0;
+      hi += H[i.base]!;
     }
-    writeReg(cpu, i.osize, i.reg, false, lo, hi);
+    if (i.index >= 0) {
+      const s = 1 << i.scale;
+      lo += (R[i.index]! >>> 0) * s;
+      hi += H[i.index]! * s;
+    }
+    writeReg(cpu, i.osize, i.reg, false, lo | 0, (hi + Math.floor(lo / 4294967296)) | 0);
     return;
   }
   let off = i.disp;

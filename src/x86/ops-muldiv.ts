@@ -28,8 +28,14 @@ export function mul32u(a: number, b: number): number {
   return ((mid & 0xffff) << 16) | (p00 & 0xffff);
 }
 
-/** Unsigned 64x64 -> 128 bits as four int32 words, least significant first. */
-export function mul64u(aL: number, aH: number, bL: number, bH: number): [number, number, number, number] {
+/**
+ * The 128-bit product of the last mul64u/mul64s, four int32 words, least
+ * significant first (a shared buffer: no allocation per 64-bit multiply).
+ */
+export const product = new Int32Array(4);
+
+/** Unsigned 64x64 -> 128 bits into `product`. */
+export function mul64u(aL: number, aH: number, bL: number, bH: number): Int32Array {
   const ll = mul32u(aL, bL);
   const llH = out.hi;
   const lh = mul32u(aL, bH);
@@ -42,23 +48,32 @@ export function mul64u(aL: number, aH: number, bL: number, bH: number): [number,
   const c1 = (llH >>> 0) + (lh >>> 0) + (hl >>> 0);
   const c2 = (lhH >>> 0) + (hlH >>> 0) + (hh >>> 0) + Math.floor(c1 / 4294967296);
   const c3 = (hhH >>> 0) + Math.floor(c2 / 4294967296);
-  return [ll, c1 | 0, c2 | 0, c3 | 0];
+  product[0] = ll;
+  product[1] = c1 | 0;
+  product[2] = c2 | 0;
+  product[3] = c3 | 0;
+  return product;
 }
 
-/** Signed 64x64 -> 128 (two's complement), from the unsigned product. */
-export function mul64s(aL: number, aH: number, bL: number, bH: number): [number, number, number, number] {
+/** Signed 64x64 -> 128 (two's complement) into `product`, from the unsigned product. */
+export function mul64s(aL: number, aH: number, bL: number, bH: number): Int32Array {
   const w = mul64u(aL, aH, bL, bH);
   // high -= (a < 0 ? b : 0) + (b < 0 ? a : 0), modulo 2^64.
-  let h0 = w[2] >>> 0;
-  let h1 = w[3] >>> 0;
-  const sub = (l: number, h: number) => {
-    const s = h0 - (l >>> 0);
+  let h0 = w[2]! >>> 0;
+  let h1 = w[3]! >>> 0;
+  if (aH < 0) {
+    const s = h0 - (bL >>> 0);
     h0 = s < 0 ? s + 4294967296 : s;
-    h1 = (h1 - (h >>> 0) - (s < 0 ? 1 : 0) + 4294967296 * 2) % 4294967296;
-  };
-  if (aH < 0) sub(bL, bH);
-  if (bH < 0) sub(aL, aH);
-  return [w[0], w[1], h0 | 0, h1 | 0];
+    h1 = (h1 - (bH >>> 0) - (s < 0 ? 1 : 0) + 4294967296 * 2) % 4294967296;
+  }
+  if (bH < 0) {
+    const s = h0 - (aL >>> 0);
+    h0 = s < 0 ? s + 4294967296 : s;
+    h1 = (h1 - (aH >>> 0) - (s < 0 ? 1 : 0) + 4294967296 * 2) % 4294967296;
+  }
+  w[2] = h0 | 0;
+  w[3] = h1 | 0;
+  return w;
 }
 
 function setMulFlags(cpu: Cpu, size: number, lo: number, overflow: boolean): void {
@@ -105,13 +120,13 @@ export function mulOne(cpu: Cpu, i: Instr): void {
     }
     default: {
       const w = signed ? mul64s(R[0]!, cpu.H[0]!, b, bH) : mul64u(R[0]!, cpu.H[0]!, b, bH);
-      R[0] = w[0];
-      cpu.H[0] = w[1];
-      R[2] = w[2];
-      cpu.H[2] = w[3];
-      const ext = w[1] >> 31;
-      setMulFlags(cpu, 8, w[0], signed ? w[2] !== ext || w[3] !== ext : (w[2] | w[3]) !== 0);
-      cpu.fResH = w[1];
+      R[0] = w[0]!;
+      cpu.H[0] = w[1]!;
+      R[2] = w[2]!;
+      cpu.H[2] = w[3]!;
+      const ext = w[1]! >> 31;
+      setMulFlags(cpu, 8, w[0]!, signed ? w[2] !== ext || w[3] !== ext : (w[2]! | w[3]!) !== 0);
+      cpu.fResH = w[1]!;
     }
   }
 }
@@ -143,11 +158,11 @@ export function imulTwo(cpu: Cpu, i: Instr): void {
     }
     default: {
       const w = mul64s(a, aH, b, bH);
-      cpu.R[i.reg] = w[0];
-      cpu.H[i.reg] = w[1];
-      const ext = w[1] >> 31;
-      setMulFlags(cpu, 8, w[0], w[2] !== ext || w[3] !== ext);
-      cpu.fResH = w[1];
+      cpu.R[i.reg] = w[0]!;
+      cpu.H[i.reg] = w[1]!;
+      const ext = w[1]! >> 31;
+      setMulFlags(cpu, 8, w[0]!, w[2] !== ext || w[3] !== ext);
+      cpu.fResH = w[1]!;
     }
   }
 }

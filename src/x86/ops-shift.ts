@@ -119,10 +119,10 @@ function shift64(cpu: Cpu, op: number, aL: number, aH: number, c: number): numbe
   switch (op) {
     case 0: case 1: { // ROL / ROR
       const n = op === 0 ? c : 64 - c;
-      [rL, rH] = shl64(aL, aH, n);
-      const [sL, sH] = shr64(aL, aH, 64 - n);
-      rL |= sL;
-      rH |= sH;
+      rL = shl64(aL, aH, n);
+      rH = resHi;
+      rL |= shr64(aL, aH, 64 - n);
+      rH |= resHi;
       if (op === 0) {
         cf = rL & 1;
         setRot(cpu, cf, ((rH >>> 31) & 1) ^ cf);
@@ -154,17 +154,20 @@ function shift64(cpu: Cpu, op: number, aL: number, aH: number, c: number): numbe
       break;
     }
     case 4: case 6:
-      [rL, rH] = shl64(aL, aH, c);
+      rL = shl64(aL, aH, c);
+      rH = resHi;
       cf = bit64(aL, aH, 64 - c);
       cpu.setResult(8, rL, rH, cf | ((((rH >>> 31) & 1) ^ cf) !== 0 ? OF : 0));
       break;
     case 5:
-      [rL, rH] = shr64(aL, aH, c);
+      rL = shr64(aL, aH, c);
+      rH = resHi;
       cf = bit64(aL, aH, c - 1);
       cpu.setResult(8, rL, rH, cf | (aH < 0 && c === 1 ? OF : 0));
       break;
     default:
-      [rL, rH] = sar64(aL, aH, c);
+      rL = sar64(aL, aH, c);
+      rH = resHi;
       cf = bit64(aL, aH, c - 1);
       cpu.setResult(8, rL, rH, cf);
       break;
@@ -177,27 +180,39 @@ function bit64(lo: number, hi: number, n: number): number {
   return n < 32 ? (lo >>> n) & 1 : (hi >>> (n - 32)) & 1;
 }
 
-/** 64-bit logical shift left by 0..64. */
-export function shl64(lo: number, hi: number, n: number): [number, number] {
-  if (n === 0) return [lo, hi];
-  if (n >= 64) return [0, 0];
-  if (n >= 32) return [0, lo << (n - 32)];
-  return [lo << n, (hi << n) | (lo >>> (32 - n))];
+// 64-bit shift results: low half returned, high half left here (no tuple
+// allocation per shift: these run on every 64-bit SHL/SHR/SAR/ROL/ROR).
+let resHi = 0;
+
+/** 64-bit logical shift left by 0..64; returns the low half, high in `shiftHi()`. */
+export function shl64(lo: number, hi: number, n: number): number {
+  if (n === 0) { resHi = hi; return lo; }
+  if (n >= 64) { resHi = 0; return 0; }
+  if (n >= 32) { resHi = lo << (n - 32); return 0; }
+  resHi = (hi << n) | (lo >>> (32 - n));
+  return lo << n;
 }
 
-/** 64-bit logical shift right by 0..64. */
-export function shr64(lo: number, hi: number, n: number): [number, number] {
-  if (n === 0) return [lo, hi];
-  if (n >= 64) return [0, 0];
-  if (n >= 32) return [hi >>> (n - 32), 0];
-  return [(lo >>> n) | (hi << (32 - n)), hi >>> n];
+/** 64-bit logical shift right by 0..64; returns the low half, high in `shiftHi()`. */
+export function shr64(lo: number, hi: number, n: number): number {
+  if (n === 0) { resHi = hi; return lo; }
+  if (n >= 64) { resHi = 0; return 0; }
+  if (n >= 32) { resHi = 0; return hi >>> (n - 32); }
+  resHi = hi >>> n;
+  return (lo >>> n) | (hi << (32 - n));
 }
 
-/** 64-bit arithmetic shift right by 0..63. */
-export function sar64(lo: number, hi: number, n: number): [number, number] {
-  if (n === 0) return [lo, hi];
-  if (n >= 32) return [hi >> (n - 32), hi >> 31];
-  return [(lo >>> n) | (hi << (32 - n)), hi >> n];
+/** 64-bit arithmetic shift right by 0..63; returns the low half, high in `shiftHi()`. */
+export function sar64(lo: number, hi: number, n: number): number {
+  if (n === 0) { resHi = hi; return lo; }
+  if (n >= 32) { resHi = hi >> 31; return hi >> (n - 32); }
+  resHi = hi >> n;
+  return (lo >>> n) | (hi << (32 - n));
+}
+
+/** The high half of the last shl64/shr64/sar64 result. */
+export function shiftHi(): number {
+  return resHi;
 }
 
 /** SHLD/SHRD E, G, count (sub 1 = CL, 2 = imm8); i.ext unused, i.op selects direction. */
