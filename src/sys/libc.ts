@@ -42,6 +42,8 @@ interface Libc {
   madvise: KFn;
   memfd_create: KFn;
   ftruncate: KFn;
+  flock: KFn;
+  fallocate: KFn;
   eventfd: KFn;
   poll: KFn;
   read: KFn;
@@ -69,6 +71,8 @@ function load(): Libc {
     madvise: fn('int madvise(void *addr, size_t len, int advice)'),
     memfd_create: fn('int memfd_create(const char *name, unsigned int flags)'),
     ftruncate: fn('int ftruncate(int fd, int64_t len)'),
+    flock: fn('int flock(int fd, int operation)'),
+    fallocate: fn('int fallocate(int fd, int mode, int64_t offset, int64_t len)'),
     eventfd: fn('int eventfd(unsigned int initval, int flags)'),
     poll: fn('int poll(void *fds, unsigned long nfds, int timeout)'),
     read: fn('intptr_t read(int fd, void *buf, size_t len)'),
@@ -164,6 +168,16 @@ export function memfd_create(name: string, flags: number): number {
 /** Sets a file's length. */
 export function ftruncate(fd: number, len: number | bigint): void {
   if ((L ?? load()).ftruncate(fd, len) < 0) throw sysError(() => `ftruncate(fd=${fd}, len=${len})`);
+}
+
+/** Takes or releases an advisory lock on a whole file (LOCK_SH/LOCK_EX/LOCK_UN, | LOCK_NB); EAGAIN when held elsewhere. */
+export function flock(fd: number, operation: number): void {
+  if ((L ?? load()).flock(fd, operation) < 0) throw sysError(() => `flock(fd=${fd}, ${operation})`);
+}
+
+/** Allocates or punches (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) a file range. */
+export function fallocate(fd: number, mode: number, offset: number, length: number): void {
+  if ((L ?? load()).fallocate(fd, mode, offset, length) < 0) throw sysError(() => `fallocate(fd=${fd}, mode=${mode}, ${offset}, ${length})`);
 }
 
 /** Creates an eventfd; returns its fd. */
