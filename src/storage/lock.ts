@@ -44,7 +44,14 @@ export async function lockImage(path: string, fd: number | undefined, exclusive:
       return {
         method: 'flock',
         async release() {
-          if (held) flock(fd, LOCK_UN);
+          // Closing the file releases a flock too, so an already-closed fd (EBADF) is fine.
+          if (held) {
+            try {
+              flock(fd, LOCK_UN);
+            } catch {
+              // the descriptor is gone, and its lock with it
+            }
+          }
           held = false;
         },
       };
