@@ -17,9 +17,11 @@ export class VmProcess extends ConsoleText {
   /** Resolves with the exit code when the process ends. */
   readonly exited: Promise<number>;
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+  /** `wrapper` runs the VMM under another command (e.g. `ip netns exec NS`). */
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = process.env, wrapper: readonly string[] = []) {
     super();
-    this.child = spawn(process.execPath, [CLI, 'run', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const argv = [...wrapper, process.execPath, CLI, 'run', ...args];
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.child.stdout!.on('data', (d: Buffer) => this.received(d.toString('latin1')));
     this.child.stderr!.on('data', (d: Buffer) => {
       this.errors += d.toString();
