@@ -8,11 +8,11 @@
  *
  *   node dist/bench/boot.js [runs]
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ensureDefaultGuest } from '../src/guest/index.js';
+import { qemuBinary, qemuCommonArgs } from './qemu.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const MARKER = 'tsvmm-guest: init started';
@@ -80,19 +80,6 @@ function boot(command: string, args: string[], timeoutMs: number): Promise<BootR
   });
 }
 
-function hostTscKhz(): number {
-  const mhz = readFileSync('/proc/cpuinfo', 'utf8').match(/cpu MHz\s*:\s*([\d.]+)/);
-  return mhz ? Math.round(Number(mhz[1]) * 1000) : Math.round((cpus()[0]?.speed ?? 2000) * 1000);
-}
-
-function qemuBinary(): string | null {
-  try {
-    return execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], { stdio: 'pipe' }).toString().trim() || null;
-  } catch {
-    return null;
-  }
-}
-
 function fmt(r: BootResult): string {
   return `init ${(r.initMs / 1000).toFixed(2)} s, shell ${(r.shellMs / 1000).toFixed(2)} s, exit ${(r.exitMs / 1000).toFixed(2)} s, VMM memory ${r.vmmMiB.toFixed(0)} MiB (guest RAM touched ${r.guestMiB.toFixed(0)} MiB)`;
 }
@@ -121,12 +108,7 @@ async function main(): Promise<void> {
   let tcg: BootResult | null = null;
   if (!qemu) console.log('  QEMU baseline skipped: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)');
   else {
-    const args = [
-      '-M', 'microvm,rtc=on,memory-backend=mem', '-object', 'memory-backend-memfd,id=mem,size=256M', '-m', '256M',
-      '-accel', 'tcg', '-kernel', guest.kernel, '-initrd', guest.initrd,
-      '-append', `${guest.cmdline} tsc_early_khz=${hostTscKhz()}`,
-      '-nographic', '-no-reboot', '-serial', 'stdio', '-monitor', 'none', '-display', 'none',
-    ];
+    const args = qemuCommonArgs(guest);
     tcg = await best('QEMU TCG ', runs, () => boot(qemu, args, 300_000));
   }
   if (kvm) console.log('  KVM: /dev/kvm is present, but the KVM backend is not built yet: no KVM figures');
