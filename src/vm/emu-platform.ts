@@ -18,6 +18,7 @@ import { EmuVcpu } from '../hv/emu/emu-vcpu.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { CpuClock, MsrDevice } from '../x86/msr.js';
 import { CodeTracker } from '../x86/code-tracker.js';
+import type { SavedStateLookup } from './machine-part.js';
 
 /** IOAPIC MMIO base and ID (the MADT says the same). */
 export const IOAPIC_BASE = 0xfec0_0000;
@@ -34,6 +35,8 @@ export interface EmuPlatform {
   readonly vcpus: readonly EmuVcpu[];
   /** Devices to register on the buses. */
   readonly devices: readonly VmmDevice[];
+  /** Every device with state to snapshot: the bus devices plus the APIC bus and the LAPICs. */
+  readonly stateful: readonly VmmDevice[];
 }
 
 /** What the platform needs from the machine. */
@@ -44,6 +47,8 @@ export interface EmuPlatformOptions {
   readonly timers: TimerQueue;
   readonly clock: CpuClock;
   readonly log?: LogSink;
+  /** Restoring: each controller is built from its SavedState (the vCPUs' state is loaded by the machine). */
+  readonly saved?: SavedStateLookup;
 }
 
 /** Adapts a LAPIC's MSR interface (one 64-bit number) to the CPU's (two halves). */
@@ -62,16 +67,17 @@ function lapicMsrs(lapic: Lapic): MsrDevice {
 
 /** Builds the interrupt controllers and vCPUs, wired in the order the APIC bus needs. */
 export function createEmuPlatform(opts: EmuPlatformOptions): EmuPlatform {
-  const bus: ApicBus = createApicBus();
-  const pic = createPic();
+  const saved = opts.saved ?? (() => undefined);
+  const bus: ApicBus = createApicBus({}, {}, saved('apic-bus'));
+  const pic = createPic({}, {}, saved('pic'));
   const lapics: Lapic[] = [];
   for (let i = 0; i < opts.cpus; i++) {
-    lapics.push(createLapic({ index: i, tscHz: opts.clock.tscHz, bsp: i === 0 }, { timers: opts.timers, router: bus }));
+    lapics.push(createLapic({ index: i, tscHz: opts.clock.tscHz, bsp: i === 0 }, { timers: opts.timers, router: bus }, saved(`lapic${i}`)));
   }
   // The MADT gives the IOAPIC the first ID after the CPUs.
-  const ioapic = createIoapic({ base: IOAPIC_BASE, apicId: opts.cpus }, { router: bus });
+  const ioapic = createIoapic({ base: IOAPIC_BASE, apicId: opts.cpus }, { router: bus }, saved('ioapic'));
   bus.connect({ lapics, ioapic, pic });
-  const bank = createLapicBank({ base: LAPIC_BASE }, { lapics });
+  const bank = createLapicBank({ base: LAPIC_BASE }, { lapics }, saved('lapic'));
   // One set of decoded-code marks: a store by any vCPU must reach every vCPU's blocks.
   const code = new CodeTracker(opts.memory.flat().length);
   const vcpus = lapics.map(
@@ -88,5 +94,5 @@ export function createEmuPlatform(opts: EmuPlatformOptions): EmuPlatform {
         ...(opts.log ? { log: opts.log } : {}),
       }),
   );
-  return { irq: bus, msi: bus, pic, ioapic, lapics, bank, vcpus, devices: [pic, ioapic, bank] };
+  return { irq: bus, msi: bus, pic, ioapic, lapics, bank, vcpus, devices: [pic, ioapic, bank], stateful: [bus, pic, ioapic, ...lapics, bank] };
 }

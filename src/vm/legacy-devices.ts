@@ -23,6 +23,7 @@ import { createRtc } from '../chipset/rtc/rtc.js';
 import { createUart16550, type Uart16550 } from '../chipset/uart16550/uart16550.js';
 import { COM_PORTS } from '../chipset/uart16550/regs.js';
 import { LOW_RAM_TOP } from '../memory/layout.js';
+import type { SavedStateLookup } from './machine-part.js';
 
 /** GSI numbers of the legacy devices (DESIGN.md). */
 export const GSI = { pit: 0, i8042Kbd: 1, com2: 3, com1: 4, rtc: 8, ged: 9, i8042Aux: 12 } as const;
@@ -37,6 +38,8 @@ export interface LegacyOptions {
   /** Model the 8254 PIT (the emulator; KVM has its own). */
   readonly pit: boolean;
   readonly debugExit: boolean;
+  /** Restoring: each device is built from its SavedState, by device id. */
+  readonly saved?: SavedStateLookup;
 }
 
 /** The legacy devices, with handles the machine uses. */
@@ -53,20 +56,22 @@ export interface LegacyDevices {
 /** Builds the legacy devices. */
 export function createLegacyDevices(o: LegacyOptions): LegacyDevices {
   const line = (gsi: number) => new GsiLine(gsi, o.irq);
-  const com1 = createUart16550({ id: 'com1', base: COM_PORTS.com1.base }, { irq: line(GSI.com1), timers: o.timers });
+  const saved = o.saved ?? (() => undefined);
+  const com1 = createUart16550({ id: 'com1', base: COM_PORTS.com1.base }, { irq: line(GSI.com1), timers: o.timers }, saved('com1'));
   const low = Math.min(o.memoryBytes, LOW_RAM_TOP);
   const rtc = createRtc(
     { id: 'rtc', cmos: cmosMemoryPresets(low, o.memoryBytes - low, o.cpus) },
     { irq: line(GSI.rtc), timers: o.timers },
+    saved('rtc'),
   );
-  const i8042 = createI8042({ id: 'i8042' }, { kbdIrq: line(GSI.i8042Kbd), auxIrq: line(GSI.i8042Aux), machine: o.machine });
-  const acpiPm = createAcpiPm({}, { machine: o.machine });
-  const ged = createGed({}, { irq: line(GSI.ged) });
-  const pit = o.pit ? createPit({ id: 'pit' }, { timers: o.timers, irq: line(GSI.pit) }) : null;
-  const pvpanic = createPvpanic({}, { machine: o.machine });
+  const i8042 = createI8042({ id: 'i8042' }, { kbdIrq: line(GSI.i8042Kbd), auxIrq: line(GSI.i8042Aux), machine: o.machine }, saved('i8042'));
+  const acpiPm = createAcpiPm({}, { machine: o.machine }, saved('acpi-pm'));
+  const ged = createGed({}, { irq: line(GSI.ged) }, saved('ged'));
+  const pit = o.pit ? createPit({ id: 'pit' }, { timers: o.timers, irq: line(GSI.pit) }, saved('pit')) : null;
+  const pvpanic = createPvpanic({ id: 'pvpanic' }, { machine: o.machine }, saved('pvpanic'));
   const all: VmmDevice[] = [com1, rtc, i8042, acpiPm, ged, pvpanic];
   if (pit) all.push(pit);
-  if (o.debugExit) all.push(createDebugExit({ id: 'debug-exit' }, { machine: o.machine }));
+  if (o.debugExit) all.push(createDebugExit({ id: 'debug-exit' }, { machine: o.machine }, saved('debug-exit')));
   const acpi: AcpiDevice[] = [ged, pvpanic, { aml: () => [com16550Aml(COM1), rtcAml(0x70, GSI.rtc), i8042Aml(GSI.i8042Kbd)] }];
   return { com1, acpiPm, ged, pit, all, acpi };
 }

@@ -7,7 +7,7 @@
  */
 import type { AcpiDevice } from '../acpi/devices.js';
 import type { Clock, TimerQueue } from '../bus/clock.js';
-import type { VmmDevice } from '../bus/device.js';
+import type { SavedState, VmmDevice } from '../bus/device.js';
 import type { IoBus } from '../bus/io-bus.js';
 import type { IrqSink, MsiTarget } from '../bus/irq.js';
 import type { LogSink } from '../bus/log.js';
@@ -31,7 +31,16 @@ export interface MachineContext {
   /** Power-off, reset, crash requests. */
   readonly control: MachineControl;
   readonly log: LogSink;
+  /**
+   * Set when the machine is restored from a snapshot: the SavedState of
+   * the device with this id, to pass to its factory (`create(config, ctx,
+   * saved)`). A part that ignores it makes the restore fail, by design.
+   */
+  readonly savedState?: SavedStateLookup;
 }
+
+/** Finds a device's SavedState by its stable id (undefined: the snapshot has none). */
+export type SavedStateLookup = (id: string) => SavedState | undefined;
 
 /** What a subsystem adds to the machine. */
 export interface MachinePart {

@@ -7,11 +7,12 @@
  */
 import { buildAcpiTables } from '../acpi/tables.js';
 import { HostClock, TimerQueue } from '../bus/clock.js';
-import type { InspectNode, VmmDevice } from '../bus/device.js';
+import type { InspectNode, SavedState, VmmDevice } from '../bus/device.js';
 import { IoBus } from '../bus/io-bus.js';
 import { RateLimitedLog, stderrSink, type LogSink } from '../bus/log.js';
 import type { MachineControl, MachineRequest } from '../bus/machine.js';
 import { loadLinux, type LoadKind } from '../loader/index.js';
+import { saveCpuState, restoreCpuState } from '../hv/emu/cpu-state.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 import type { CpuClock } from '../x86/msr.js';
 import type { VmConfig } from './config.js';
@@ -19,6 +20,7 @@ import { EmuDriver } from './emu-driver.js';
 import { createEmuPlatform, type EmuPlatform } from './emu-platform.js';
 import { createLegacyDevices, type LegacyDevices } from './legacy-devices.js';
 import type { MachineContext, MachinePart } from './machine-part.js';
+import { captureDevices, SavedDeviceStates } from './snapshot-devices.js';
 
 /** Builds one subsystem of the machine (see machine-part.ts). */
 export type MachinePartFactory = (ctx: MachineContext) => MachinePart;
@@ -33,7 +35,32 @@ export interface MachineBoot {
   readonly initrd?: Uint8Array | undefined;
   readonly initrdName?: string | undefined;
   readonly cmdline: string;
+  /** Where the kernel and initrd were read from (recorded in snapshots, to boot again after a restore). */
+  readonly kernelPath?: string | undefined;
+  readonly initrdPath?: string | undefined;
 }
+
+/** A machine's state besides RAM, as a snapshot records it. */
+export interface MachineState {
+  /** Machine time (ns). */
+  readonly timeNs: number;
+  /** Wall-clock ns since the epoch at machine time 0. */
+  readonly bootWallNs: number;
+  /** How the kernel was booted. */
+  readonly bootKind: string;
+  /** One CpuSavedState per vCPU (hv/emu/cpu-state.ts). */
+  readonly vcpus: readonly unknown[];
+  /** Every device's SavedState by id. */
+  readonly devices: Readonly<Record<string, SavedState>>;
+}
+
+/** What a machine is restored from: its state, and a loader that fills its fresh RAM. */
+export interface MachineImage extends MachineState {
+  loadMemory(memory: GuestMemory): unknown;
+}
+
+/** Build a machine by booting a kernel, or by restoring an image (the kernel is then in RAM already). */
+export type MachineSource = MachineBoot | { readonly restore: MachineImage };
 
 /** How a machine's run ended: a process exit code (DESIGN.md) and why. */
 export interface MachineExit {
@@ -79,61 +106,95 @@ export class Machine implements MachineControl {
   readonly parts: readonly MachinePart[];
   /** Every device on the buses. */
   readonly devices: readonly VmmDevice[];
+  /** Every device with state (the buses' and the interrupt controllers off them): what a snapshot saves. */
+  readonly stateful: readonly VmmDevice[];
+  /** Wall-clock ns since the epoch at machine time 0 (the guest's KVM wall clock). */
+  readonly bootWallNs: number;
   private readonly log: RateLimitedLog;
 
   constructor(
     readonly config: VmConfig,
-    boot: MachineBoot,
+    source: MachineSource,
     options: MachineOptions = {},
   ) {
+    const image = 'restore' in source ? source.restore : null;
+    // Restored machine time continues from the snapshot: timers, the TSC and kvm-clock never go back.
+    if (image) this.clock.advance(image.timeNs);
     const sink = options.log ?? stderrSink;
     this.log = new RateLimitedLog(sink);
     this.memory = GuestMemory.create(config.memory);
-    this.timers = new TimerQueue(this.clock);
-    this.pio = new IoBus('pio', 0x10000, sink, options.logUnclaimed ?? false);
-    this.mmio = new IoBus('mmio', 2 ** 52, sink, options.logUnclaimed ?? false);
-    const cpuClock: CpuClock = { tscHz: TSC_HZ, nowNs: () => this.clock.nowNs(), bootWallNs: Date.now() * 1e6 };
-    this.platform = createEmuPlatform({
-      cpus: config.cpus,
-      memory: this.memory,
-      buses: { pio: this.pio, mmio: this.mmio },
-      timers: this.timers,
-      clock: cpuClock,
-      log: sink,
-    });
-    this.legacy = createLegacyDevices({
-      irq: this.platform.irq,
-      timers: this.timers,
-      machine: this,
-      memoryBytes: config.memory,
-      cpus: config.cpus,
-      pit: true,
-      debugExit: config.debugExit,
-    });
-    const ctx: MachineContext = {
-      config, memory: this.memory, pio: this.pio, mmio: this.mmio, irq: this.platform.irq, msi: this.platform.msi,
-      timers: this.timers, clock: this.clock, control: this, log: sink,
-    };
-    this.parts = (options.parts ?? []).map((build) => build(ctx));
-    const devices: VmmDevice[] = [...this.platform.devices, ...this.legacy.all, ...this.parts.flatMap((p) => p.devices)];
-    this.devices = devices;
-    this.pio.register(devices);
-    this.mmio.register(devices);
+    // A failed restore must not leak guest RAM (a memfd the size of the guest).
+    try {
+      // RAM first: a device restored from its state may look at its rings in guest memory.
+      image?.loadMemory(this.memory);
+      const saved = image ? new SavedDeviceStates(image.devices) : null;
+      const savedState = saved ? (id: string) => saved.take(id) : undefined;
+      this.timers = new TimerQueue(this.clock);
+      this.pio = new IoBus('pio', 0x10000, sink, options.logUnclaimed ?? false);
+      this.mmio = new IoBus('mmio', 2 ** 52, sink, options.logUnclaimed ?? false);
+      this.bootWallNs = image?.bootWallNs ?? Date.now() * 1e6;
+      const cpuClock: CpuClock = { tscHz: TSC_HZ, nowNs: () => this.clock.nowNs(), bootWallNs: this.bootWallNs };
+      this.platform = createEmuPlatform({
+        cpus: config.cpus,
+        memory: this.memory,
+        buses: { pio: this.pio, mmio: this.mmio },
+        timers: this.timers,
+        clock: cpuClock,
+        log: sink,
+        ...(savedState ? { saved: savedState } : {}),
+      });
+      this.legacy = createLegacyDevices({
+        irq: this.platform.irq,
+        timers: this.timers,
+        machine: this,
+        memoryBytes: config.memory,
+        cpus: config.cpus,
+        pit: true,
+        debugExit: config.debugExit,
+        ...(savedState ? { saved: savedState } : {}),
+      });
+      const ctx: MachineContext = {
+        config, memory: this.memory, pio: this.pio, mmio: this.mmio, irq: this.platform.irq, msi: this.platform.msi,
+        timers: this.timers, clock: this.clock, control: this, log: sink,
+        ...(savedState ? { savedState } : {}),
+      };
+      this.parts = (options.parts ?? []).map((build) => build(ctx));
+      const devices: VmmDevice[] = [...this.platform.devices, ...this.legacy.all, ...this.parts.flatMap((p) => p.devices)];
+      this.devices = devices;
+      this.stateful = [...this.platform.stateful, ...this.legacy.all, ...this.parts.flatMap((p) => p.devices)];
+      this.pio.register(devices);
+      this.mmio.register(devices);
 
-    const com1 = this.legacy.com1;
-    com1.onOutput = options.serialOutput ?? null;
-    this.serial = {
-      get onOutput() {
-        return com1.onOutput;
-      },
-      set onOutput(f) {
-        com1.onOutput = f;
-      },
-      write: (bytes) => com1.receive(bytes),
-    };
+      const com1 = this.legacy.com1;
+      com1.onOutput = options.serialOutput ?? null;
+      this.serial = {
+        get onOutput() {
+          return com1.onOutput;
+        },
+        set onOutput(f) {
+          com1.onOutput = f;
+        },
+        write: (bytes) => com1.receive(bytes),
+      };
 
+      if (image) {
+        // The firmware tables, the kernel and its boot structures are in the restored RAM.
+        this.bootKind = image.bootKind as LoadKind;
+        this.restoreState(image, saved!);
+      } else {
+        this.bootKind = this.loadKernel(source as MachineBoot);
+      }
+      this.driver = new EmuDriver(this.platform.vcpus, this.platform.lapics, this.platform.bank, this.timers);
+    } catch (e) {
+      this.memory.close();
+      throw e;
+    }
+  }
+
+  /** Writes the ACPI tables, loads the kernel and points the boot vCPU at it. */
+  private loadKernel(boot: MachineBoot): LoadKind {
     const rsdp = buildAcpiTables(this.memory, {
-      cpus: config.cpus,
+      cpus: this.config.cpus,
       devices: [...this.legacy.acpi, ...this.parts.flatMap((p) => p.acpi ?? [])],
       pm: this.legacy.acpiPm.registers,
       boot: { i8042: true, cmosRtc: true, century: 0x32 },
@@ -150,11 +211,30 @@ export class Machine implements MachineControl {
       // The software CPU boots the kernel decompressed by the VMM, through PVH.
       prefer: 'pvh',
     });
-    this.bootKind = loaded.kind;
     const bsp = this.platform.vcpus[0]!;
     bsp.setSpecialRegisters(loaded.entry.sregs);
     bsp.setRegisters(loaded.entry.regs);
-    this.driver = new EmuDriver(this.platform.vcpus, this.platform.lapics, this.platform.bank, this.timers);
+    return loaded.kind;
+  }
+
+  /** Loads vCPU state, then checks that every device came from its saved state. */
+  private restoreState(image: MachineImage, saved: SavedDeviceStates): void {
+    if (image.vcpus.length !== this.platform.vcpus.length) {
+      throw new RangeError(`the image has ${image.vcpus.length} vCPU states for ${this.platform.vcpus.length} vCPUs`);
+    }
+    this.platform.vcpus.forEach((v, i) => restoreCpuState(v, image.vcpus[i]));
+    saved.verify(this.stateful);
+  }
+
+  /** The machine's state besides RAM, for a snapshot; pause the machine first. */
+  captureState(): MachineState {
+    return {
+      timeNs: this.clock.nowNs(),
+      bootWallNs: this.bootWallNs,
+      bootKind: this.bootKind,
+      vcpus: this.platform.vcpus.map(saveCpuState),
+      devices: captureDevices(this.stateful),
+    };
   }
 
   /** Runs the guest until it powers off, crashes or is stopped. */

@@ -59,7 +59,9 @@ export type PciMachinePart = MachinePart & PciPartDevices;
 export function pciPart(options: PciPartOptions = {}): (ctx: MachineContext) => PciMachinePart {
   return (ctx) => {
     const windows = { mmio32: MMIO32_WINDOW, mmio64: mmio64Window(ramEnd(ctx.memory.regions)), io: IO_WINDOW };
-    const bridge = createPciHostBridge({ windows }, { log: ctx.log });
+    // Restoring, each device is built from its saved state (by its stable id): the one path.
+    const saved = ctx.savedState ?? (() => undefined);
+    const bridge = createPciHostBridge({ windows }, { log: ctx.log }, saved('pci-host'));
     const alloc = new BarAllocator(windows);
     let mmioIndex = 0;
     const packedRings = options.packedRings ?? true;
@@ -68,9 +70,9 @@ export function pciPart(options: PciPartOptions = {}): (ctx: MachineContext) => 
         const i = mmioIndex++;
         const gsi = MMIO_GSIS[i];
         if (gsi === undefined) throw new RangeError(`at most ${MMIO_GSIS.length} virtio-mmio devices`);
-        return new VirtioMmio(id, model, { base: MMIO_BASE + i * MMIO_STRIDE, index: i }, { memory: ctx.memory, irq: new GsiLine(gsi, ctx.irq), log: ctx.log, packedRings });
+        return new VirtioMmio(id, model, { base: MMIO_BASE + i * MMIO_STRIDE, index: i }, { memory: ctx.memory, irq: new GsiLine(gsi, ctx.irq), log: ctx.log, packedRings }, saved(id));
       }
-      const dev = new VirtioPci(id, model, { memory: ctx.memory, msi: ctx.msi, log: ctx.log, packedRings });
+      const dev = new VirtioPci(id, model, { memory: ctx.memory, msi: ctx.msi, log: ctx.log, packedRings }, saved(id));
       alloc.assign(dev.fn);
       dev.fn.attach({ mmio: ctx.mmio, pio: ctx.pio });
       const slot = bridge.freeSlot();

@@ -10,8 +10,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type { InspectNode } from '../bus/device.js';
+import { DM_NMI } from '../chipset/apic-bus/regs.js';
 import type { VmConfig } from './config.js';
 import { Machine, type MachineBoot, type MachineExit, type MachineOptions, type SerialPort } from './machine.js';
+import { bootIdentity, loadBootInputs, openSnapshot, type OpenSnapshot, type SnapshotInfo, writeSnapshot } from './snapshot.js';
+import { type BootIdentity, SnapshotError } from './snapshot-format.js';
 
 /** Lifecycle states. */
 export type VmState = 'created' | 'running' | 'paused' | 'stopped';
@@ -56,14 +59,22 @@ export class Vm {
   private exitValue: MachineExit | null = null;
   private finished: Promise<MachineExit> | null = null;
   private boots = 0;
+  /** What to boot, or how to load it (a restored VM needs its kernel only if the guest reboots). */
+  private boot: MachineBoot | (() => Promise<MachineBoot>);
+  /** The first machine of a restored VM, built by Vm.restore(). */
+  private restored: Machine | null = null;
+  /** Hashes and paths of the boot inputs, computed once for snapshots. */
+  private bootId: BootIdentity | null = null;
+  private lastSnapshotInfo: SnapshotInfo | null = null;
   /** The guest's first serial port; stays valid across reboots. */
   readonly serial = new StableSerial();
 
   constructor(
     readonly config: VmConfig,
-    private readonly boot: MachineBoot,
+    boot: MachineBoot | (() => Promise<MachineBoot>),
     private readonly options: MachineOptions = {},
   ) {
+    this.boot = boot;
     // A listener-less 'error' would throw; events are informational here.
     this.emitter.setMaxListeners(0);
   }
@@ -76,6 +87,11 @@ export class Vm {
   /** How the VM ended, once stopped. */
   get exit(): MachineExit | null {
     return this.exitValue;
+  }
+
+  /** Sizes and timings of the last snapshot() (null before the first). */
+  get lastSnapshot(): SnapshotInfo | null {
+    return this.lastSnapshotInfo;
   }
 
   /** The machine currently running (changes on reboot), for inspect and tests. */
@@ -115,6 +131,14 @@ export class Vm {
     this.machine!.pressPowerButton();
   }
 
+  /** Delivers a non-maskable interrupt to vCPU 0 through its local APIC (Linux logs it, or panics if told to). */
+  nmi(): void {
+    if (this.stateValue !== 'running' && this.stateValue !== 'paused') throw new VmStateError('send an NMI to', this.stateValue);
+    this.machine!.platform.lapics[0]!.receive({
+      vector: 0, deliveryMode: DM_NMI, destMode: 'physical', dest: 0, trigger: 'edge', level: true,
+    });
+  }
+
   /** A hard reset: the machine is rebuilt and boots again (as a guest reboot does). */
   reset(): void {
     if (this.stateValue !== 'running' && this.stateValue !== 'paused') throw new VmStateError('reset', this.stateValue);
@@ -124,8 +148,12 @@ export class Vm {
   /** Stops the VM at once (no guest shutdown); resolves with the exit. */
   stop(code = 0, reason = 'stopped by the host'): Promise<MachineExit> {
     if (this.stateValue === 'created') {
+      this.restored?.memory.close();
+      this.restored = null;
       this.exitValue = { code, reason };
       this.setState('stopped');
+      // Event followers (SSE, events()) end on the exit event, also for a VM that never ran.
+      this.emitter.emit('event', { type: 'exit', code, reason } satisfies VmEvent);
       this.finished = Promise.resolve(this.exitValue);
       return this.finished;
     }
@@ -136,12 +164,50 @@ export class Vm {
   /**
    * Writes a snapshot (device state, CPU state, touched guest memory,
    * versioned manifest) to `dir`; the VM must be paused. Restore with
-   * Vm.restore(dir) in a new process (`tsvmm run --restore DIR`).
+   * Vm.restore(dir) in a new process (`tsvmm run --restore DIR`). Throws
+   * SnapshotError when a device cannot save or the files cannot be written.
+   * What it wrote and cost is in `lastSnapshot` afterwards.
    */
   async snapshot(dir: string): Promise<void> {
     if (this.stateValue !== 'paused') throw new VmStateError('snapshot', this.stateValue);
-    void dir;
-    throw new Error('snapshots are not implemented yet');
+    if (this.bootId === null) {
+      const boot = typeof this.boot === 'function' ? await this.boot() : this.boot;
+      this.bootId = bootIdentity(boot, this.machine!.bootKind);
+    }
+    // The await above let other callers run: the VM may have been resumed meanwhile.
+    if (this.stateValue !== 'paused') throw new VmStateError('snapshot', this.stateValue);
+    const machine = this.machine!;
+    this.lastSnapshotInfo = writeSnapshot(dir, {
+      config: this.config,
+      boot: this.bootId,
+      boots: this.boots,
+      memory: machine.memory,
+      capture: () => machine.captureState(),
+    });
+  }
+
+  /**
+   * Rebuilds a VM from a snapshot directory (or one opened with
+   * openSnapshot): the machine of the snapshot's config, every device
+   * created from its saved state, RAM and vCPU state loaded, the clock
+   * continuing from the snapshot's time. The VM is 'created'; start()
+   * continues the guest. `options` must add the same parts (PCI, disks)
+   * as the snapshotted VM had. Throws SnapshotError.
+   */
+  static async restore(source: string | OpenSnapshot, options: MachineOptions = {}): Promise<Vm> {
+    const snap = typeof source === 'string' ? openSnapshot(source) : source;
+    const m = snap.manifest;
+    const vm = new Vm(m.config, () => loadBootInputs(m.boot), options);
+    vm.bootId = m.boot;
+    // The loop counts the restored machine as the next one.
+    vm.boots = Math.max(0, m.machine.boots - 1);
+    try {
+      vm.restored = new Machine(m.config, { restore: snap.image() }, options);
+    } catch (e) {
+      if (e instanceof SnapshotError) throw e;
+      throw new SnapshotError((e as Error).message, { cause: e });
+    }
+    return vm;
   }
 
   /** Subscribes to events; returns a function that unsubscribes. */
@@ -197,7 +263,9 @@ export class Vm {
     try {
       for (;;) {
         this.boots++;
-        this.machine = new Machine(this.config, this.boot, this.options);
+        const restored = this.restored;
+        this.restored = null;
+        this.machine = restored ?? new Machine(this.config, typeof this.boot === 'function' ? await this.boot() : this.boot, this.options);
         this.serial.attach(this.machine.serial);
         if (this.stateValue !== 'running') this.setState('running');
         const exit = await this.machine.run();
