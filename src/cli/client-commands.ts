@@ -1,25 +1,27 @@
 import type { Command } from "commander";
-import { NotImplementedError, UsageError } from "./errors.js";
+import { ctlVerbsHelp, runCtl } from "./ctl-command.js";
 import type { CliContext } from "./io.js";
 import { attachConsole } from "./console-client.js";
-import { parseSocketPath, quote } from "./values.js";
+import { parseSocketPath } from "./values.js";
 
 /** Adds the API clients: `tsvmm ctl SOCKET VERB [ARGS...]` and `tsvmm console SOCKET`. */
 export function addClientCommands(program: Command, ctx: CliContext): void {
   program
     .command("ctl")
-    .description("send one request to a running VMM's API socket (e.g. ctl vm.sock pause)")
+    .description("send one request to a VMM's API socket (e.g. ctl vm.sock pause)")
     .argument("<SOCKET>", "the VMM's --api-socket")
-    .argument("<VERB>", "what to ask for, e.g. info, pause, resume, shutdown")
+    .argument("<VERB>", "what to ask for (see below)")
     .argument("[ARGS...]", "arguments of the verb")
     // ARGS belong to the verb, so dashes after VERB are not ctl's options.
     .passThroughOptions()
-    .action((socket: string, verb: string) => {
+    .addHelpText(
+      "after",
+      `\nVerbs:\n${ctlVerbsHelp()}\n` +
+        "\nExit codes: 0 success, 2 bad usage or the VMM refused the request (4xx), 3 the VMM cannot be reached or failed (5xx).",
+    )
+    .action(async (socket: string, verb: string, args: string[]) => {
       parseSocketPath(socket, "ctl: SOCKET");
-      if (!/^[a-z][a-z0-9-]*$/.test(verb)) {
-        throw new UsageError(`ctl: VERB ${quote(verb)} is not a verb (expected a lower-case word such as info or pause)`);
-      }
-      throw new NotImplementedError("ctl: the API client is not implemented yet");
+      ctx.exitCode = await runCtl(socket, verb, args, ctx.io);
     });
   program
     .command("console")

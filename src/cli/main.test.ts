@@ -125,15 +125,31 @@ describe("main: other outcomes", () => {
     assert.match(err, /^tsvmm: --accel kvm: [^\n]*use --accel emu[^\n]*\n$/);
   });
 
-  it("unimplemented commands exit 3 with one line", async () => {
-    for (const argv of [
-      ["serve", "--api-socket", "/tmp/tsvmm.sock"],
-      ["ctl", "/tmp/tsvmm.sock", "snapshot", "--path", "x"],
-    ]) {
-      const { code, err } = await tsvmm(...argv);
-      assert.equal(code, ExitCode.VmmFailure, `${argv.join(" ")}: ${err}`);
-      assert.match(err, /^tsvmm: [^\n]*not implemented yet\n$/);
-    }
+  it("ctl: a wrong verb or arity exits 2, an unreachable VMM 3, each with one line", async () => {
+    let r = await tsvmm("ctl", join(dir, "vm.sock"), "explode");
+    assert.equal(r.code, ExitCode.Usage, r.err);
+    assert.match(r.err, /^tsvmm: ctl: "explode" is not a verb \(expected one of describe, [^\n]*\)\n$/);
+    r = await tsvmm("ctl", join(dir, "vm.sock"), "snapshot", "--path", "x");
+    assert.equal(r.code, ExitCode.Usage, r.err);
+    assert.match(r.err, /^tsvmm: ctl snapshot: expected 1 argument [^\n]*\n$/);
+    r = await tsvmm("ctl", join(dir, "vm.sock"), "pause");
+    assert.equal(r.code, ExitCode.VmmFailure, r.err);
+    assert.match(r.err, /^tsvmm: ctl pause: cannot reach the VMM: [^\n]*no such socket[^\n]*\n$/);
+  });
+
+  it("run --print-schema prints the JSON Schema of the config and exits 0", async () => {
+    const { code, out, err } = await tsvmm("run", "--print-schema");
+    assert.equal(code, 0, err);
+    const schema = JSON.parse(out) as { type: string; properties: Record<string, unknown>; additionalProperties: boolean };
+    assert.equal(schema.type, "object");
+    assert.ok("memory" in schema.properties && "disks" in schema.properties);
+    assert.equal(schema.additionalProperties, false);
+  });
+
+  it("serve on a path that is not a socket exits 2 with one line", async () => {
+    const { code, err } = await tsvmm("serve", "--api-socket", dir);
+    assert.equal(code, ExitCode.Usage, err);
+    assert.match(err, /^tsvmm: --api-socket: [^\n]*exists and is not a socket\n$/);
   });
 
   it("console on a socket that does not exist exits 2 with one line", async () => {

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { ACCELS, ConfigError, parseVmConfig, type VmConfig } from "../vm/config.js";
+import { ACCELS, ConfigError, parseVmConfig, vmConfigJsonSchema, type VmConfig } from "../vm/config.js";
+import { openSnapshot, type OpenSnapshot } from "../vm/snapshot.js";
+import { SnapshotError } from "../vm/snapshot-format.js";
 import { ExitCode, UsageError } from "./errors.js";
 import { checkInputFile } from "./files.js";
 import type { CliContext } from "./io.js";
@@ -156,7 +158,34 @@ function checkFiles(config: VmConfig, file: string | undefined, raw: Partial<Rec
 interface RunCommandOptions extends Omit<RunFlags, "noReboot"> {
   reboot?: boolean;
   printConfig?: boolean;
+  printSchema?: boolean;
   apiSocket?: string;
+  restore?: string;
+}
+
+/**
+ * `--restore DIR`: the VM comes from the snapshot (its config, RAM and
+ * device state), so flags that describe the VM are refused; only where
+ * the console goes (--serial) may change. A missing, corrupt, newer or
+ * other-backend snapshot is a usage error (exit 2) with one line.
+ */
+export function resolveRestore(dir: string, flags: RunFlags): { config: VmConfig; snapshot: OpenSnapshot } {
+  const fixed = Object.entries(flags).filter(([k, v]) => k !== "serial" && v !== undefined && v !== false);
+  if (fixed.length > 0) {
+    const names = fixed.map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    throw new UsageError(`--restore: the VM is described by the snapshot; ${names.join(", ")} cannot be given with it (only --serial and --api-socket can)`);
+  }
+  let snapshot: OpenSnapshot;
+  try {
+    snapshot = openSnapshot(dir);
+  } catch (e) {
+    if (e instanceof SnapshotError) throw new UsageError(`--restore: ${dir}: ${e.message}`);
+    throw e;
+  }
+  if (flags.serial === undefined) return { config: snapshot.manifest.config, snapshot };
+  // Where the console goes is not machine state: the restored VM reports (and snapshots) the new setting.
+  const config = { ...snapshot.manifest.config, serial: parseSerialSpec(flags.serial, "--serial") };
+  return { config, snapshot: { ...snapshot, manifest: { ...snapshot.manifest, config } } };
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -180,6 +209,8 @@ export function addRunCommand(program: Command, ctx: CliContext): void {
     .option("--no-reboot", "exit with 0 when the guest reboots instead of restarting it")
     .option("--api-socket <PATH>", "serve the HTTP management API on this unix socket")
     .option("--print-config", "print the resolved config as JSON and exit without starting the VM")
+    .option("--print-schema", "print the JSON Schema of --config files (and of PUT /v1/vm) and exit")
+    .option("--restore <DIR>", "continue the VM saved in snapshot directory DIR (a paused VM's snapshot)")
     .addHelpText(
       "after",
       `\nhostfwd RULE: ${HOSTFWD_SYNTAX.slice(8)}; HOSTADDR defaults to 127.0.0.1, GUESTADDR to 10.0.2.15.` +
@@ -187,14 +218,24 @@ export function addRunCommand(program: Command, ctx: CliContext): void {
         "\nExample: tsvmm run --kernel bzImage --memory 1G --disk root.img --net user,hostfwd=tcp::2222-:22",
     )
     .action(async (opts: RunCommandOptions) => {
-      const { reboot, printConfig, apiSocket, ...rest } = opts;
-      const config = resolveRunConfig({ ...rest, ...(reboot === false ? { noReboot: true } : {}) });
+      const { reboot, printConfig, printSchema, apiSocket, restore, ...rest } = opts;
+      if (printSchema) {
+        ctx.io.stdout(`${JSON.stringify(vmConfigJsonSchema(), null, 2)}\n`);
+        return;
+      }
+      const flags = { ...rest, ...(reboot === false ? { noReboot: true } : {}) };
+      const restored = restore === undefined ? null : resolveRestore(restore, flags);
+      const config = restored ? restored.config : resolveRunConfig(flags);
       if (apiSocket !== undefined) parseSocketPath(apiSocket, "--api-socket");
       if (printConfig) {
         ctx.io.stdout(`${JSON.stringify(config, null, 2)}\n`);
         ctx.exitCode = ExitCode.PowerOff;
         return;
       }
-      ctx.exitCode = await startVm(config, { io: ctx.io, ...(apiSocket === undefined ? {} : { apiSocket }) });
+      ctx.exitCode = await startVm(config, {
+        io: ctx.io,
+        ...(apiSocket === undefined ? {} : { apiSocket }),
+        ...(restored ? { restore: restored.snapshot } : {}),
+      });
     });
 }

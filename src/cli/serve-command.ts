@@ -1,16 +1,92 @@
-import type { Command } from "commander";
-import { NotImplementedError } from "./errors.js";
-import type { CliContext } from "./io.js";
-import { parseSocketPath } from "./values.js";
+/**
+ * `tsvmm serve --api-socket PATH`: a VMM with no VM until one is configured
+ * through the API (PUT /v1/vm, then POST /v1/vm/start), as Firecracker's
+ * API-driven boot. The VM is built exactly as `tsvmm run` builds it; when
+ * it stops, the process exits with its exit code.
+ */
+import type { Command } from 'commander';
+import { VmmController } from '../api/controller.js';
+import { ApiError } from '../api/errors.js';
+import { tsvmmVersion } from '../api/version.js';
+import { GuestBuildError } from '../guest/index.js';
+import { formatConfigPath, type VmConfig } from '../vm/config.js';
+import { ExitCode, UsageError } from './errors.js';
+import { checkInputFile } from './files.js';
+import type { CliContext, CliIo } from './io.js';
+import { prepareVm, runVm, serveApi, type PreparedVm } from './start.js';
+import { parseSocketPath } from './values.js';
+
+/** Checks the files a config names, answering like the schema does: the key path and what is wrong. */
+function checkConfigFiles(config: VmConfig): void {
+  const check = (path: (string | number)[], file: string, write = false) => {
+    try {
+      checkInputFile(formatConfigPath(path), file, { write, readonlyHint: 'set "readonly": true to attach it read-only' });
+    } catch (e) {
+      if (e instanceof UsageError) throw new ApiError('invalid-config', e.message, path);
+      throw e;
+    }
+  };
+  if (config.kernel !== undefined) check(['kernel'], config.kernel);
+  if (config.initrd !== undefined) check(['initrd'], config.initrd);
+  config.disks.forEach((d, i) => check(['disks', i, 'path'], d.path, !d.readonly && d.overlay === undefined));
+}
+
+/** Builds the VM for PUT /v1/vm; the user's mistakes become 4xx answers, the VMM's 5xx. */
+async function buildForApi(config: VmConfig, io: CliIo): Promise<PreparedVm> {
+  checkConfigFiles(config);
+  try {
+    return await prepareVm(config, { io });
+  } catch (e) {
+    if (e instanceof UsageError) throw new ApiError('invalid-config', e.message, undefined, { cause: e });
+    if (e instanceof GuestBuildError) throw new ApiError('guest-unavailable', e.message, undefined, { cause: e });
+    throw new ApiError('vm-failed', `the VM could not be built: ${(e as Error).message}`, undefined, { cause: e });
+  }
+}
+
+/** Serves the API until a VM is configured and has run (its exit code), or a signal ends an idle VMM (0). */
+export async function serve(socket: string, io: CliIo): Promise<number> {
+  let prepared: PreparedVm | null = null;
+  const controller = new VmmController(
+    {
+      factory: async (config) => {
+        prepared = await buildForApi(config, io);
+        return prepared.vm;
+      },
+    },
+    { version: tsvmmVersion() },
+  );
+  const api = await serveApi(socket, controller, io);
+  io.stderr(`tsvmm: serving the API on ${socket}; configure the VM with PUT /v1/vm (tsvmm ctl ${socket} configure FILE)\n`);
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  let onSignal: ((sig: NodeJS.Signals) => void) | null = null;
+  const what = await new Promise<'vm' | NodeJS.Signals>((resolve) => {
+    controller.onVm(() => resolve('vm'));
+    onSignal = (sig) => resolve(sig);
+    for (const s of signals) process.on(s, onSignal);
+  });
+  for (const s of signals) process.off(s, onSignal!);
+  if (what !== 'vm' || prepared === null) {
+    await api.close();
+    io.stderr(`tsvmm: stopped by ${what} before a VM was configured\n`);
+    return ExitCode.PowerOff;
+  }
+  const vm = (prepared as PreparedVm).vm;
+  return runVm(prepared, vm.config, { io, api, controller, start: false });
+}
 
 /** Adds `tsvmm serve --api-socket PATH`: a VMM with no VM, configured through its HTTP API. */
-export function addServeCommand(program: Command, _ctx: CliContext): void {
+export function addServeCommand(program: Command, ctx: CliContext): void {
   program
-    .command("serve")
-    .description("serve the HTTP management API only; the VM is configured and started through it")
-    .requiredOption("--api-socket <PATH>", "unix socket to serve the API on")
-    .action((opts: { apiSocket: string }) => {
-      parseSocketPath(opts.apiSocket, "--api-socket");
-      throw new NotImplementedError("serve: the HTTP management API is not implemented yet");
+    .command('serve')
+    .description('serve the HTTP management API only; the VM is configured and started through it')
+    .requiredOption('--api-socket <PATH>', 'unix socket to serve the API on')
+    .addHelpText(
+      'after',
+      '\nThen: tsvmm ctl PATH configure vm.json; tsvmm ctl PATH start (or PUT /v1/vm, POST /v1/vm/start; see docs/api.md).' +
+        "\nWhen the VM stops the process exits with the VM's exit code, as tsvmm run does.",
+    )
+    .action(async (opts: { apiSocket: string }) => {
+      parseSocketPath(opts.apiSocket, '--api-socket');
+      ctx.exitCode = await serve(opts.apiSocket, ctx.io);
     });
 }
