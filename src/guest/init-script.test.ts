@@ -11,6 +11,7 @@ import { recipeDir } from "./recipe.js";
 const INIT = join(recipeDir(), "init");
 const PATH_LINE = "PATH=/sbin:/usr/sbin:/bin:/usr/bin";
 const LIST_LINE = "MODULE_LIST=/etc/tsvmm/modules";
+const ACPI_LINE = "ACPI_DIR=/etc/acpi";
 
 let dir = "";
 before(() => {
@@ -52,17 +53,18 @@ describe("guest/init: syntax", () => {
     const text = readFileSync(INIT, "utf8");
     assert.ok(text.startsWith("#!/bin/sh\n"));
     const body = text.split("\n").filter((l) => l.trim() !== "" && !l.trim().startsWith("#"));
-    assert.deepEqual(body.slice(0, 4), [PATH_LINE, LIST_LINE, "export PATH", 'echo "tsvmm-guest: init started"']);
+    assert.deepEqual(body.slice(0, 5), [PATH_LINE, LIST_LINE, ACPI_LINE, "export PATH", 'echo "tsvmm-guest: init started"']);
   });
 });
 
 // Busybox's ash runs its own applets whatever PATH says, so only a shell that is not busybox
 // can run the script against stubs without touching the host.
 const hostShellIsBusybox = spawnSync("sh", ["-c", 'test -n "${BB_ASH_VERSION:-}"']).status === 0;
-const STUBS = ["busybox", "mount", "mkdir", "insmod", "hostname", "ip", "setsid", "uname", "sync", "poweroff", "sleep"];
+const STUBS = ["busybox", "mount", "mkdir", "insmod", "hostname", "ip", "setsid", "uname", "sync", "poweroff", "sleep", "chmod", "acpid"];
 
 // Runs a copy of guest/init whose PATH holds only logging stubs; poweroff kills the script,
-// as the real one never returns. FAIL names stubs that exit 1.
+// as the real one never returns. FAIL names stubs that exit 1. The power button handler is
+// written under the run's own directory (ACPI_DIR), never the host's /etc.
 function dryRun(fail: string, moduleList: string | undefined) {
   const run = mkdtempSync(join(dir, "run-"));
   const stubs = join(run, "stubs");
@@ -78,15 +80,18 @@ function dryRun(fail: string, moduleList: string | undefined) {
     chmodSync(join(stubs, name), 0o755);
   }
   const list = join(run, "modules");
+  const acpiDir = join(run, "acpi");
+  mkdirSync(join(acpiDir, "PWRF"), { recursive: true });
   if (moduleList !== undefined) writeFileSync(list, moduleList);
   const text = readFileSync(INIT, "utf8");
   assert.equal(text.split(PATH_LINE).length, 2, "guest/init sets PATH exactly once, as the test expects");
   assert.equal(text.split(LIST_LINE).length, 2, "guest/init names its module list exactly once");
+  assert.equal(text.split(ACPI_LINE).length, 2, "guest/init names its ACPI handler directory exactly once");
   const script = join(run, "init");
-  writeFileSync(script, text.replace(PATH_LINE, `PATH=${stubs}`).replace(LIST_LINE, `MODULE_LIST=${list}`));
+  writeFileSync(script, text.replace(PATH_LINE, `PATH=${stubs}`).replace(LIST_LINE, `MODULE_LIST=${list}`).replace(ACPI_LINE, `ACPI_DIR=${acpiDir}`));
   const r = spawnSync("/bin/sh", [script], { env: { LOG: log, FAIL: fail }, encoding: "utf8", timeout: 10_000 });
   const calls = readFileSync(log, "utf8").trim().split("\n").map((c) => c.trimEnd());
-  return { ...r, calls };
+  return { ...r, calls, acpiDir };
 }
 
 describe("guest/init: a dry run against stubs", { skip: hostShellIsBusybox ? "the host's sh is busybox, which ignores PATH for its applets" : false }, () => {
@@ -112,17 +117,22 @@ describe("guest/init: a dry run against stubs", { skip: hostShellIsBusybox ? "th
       "insmod /lib/m/virtio.ko",
       "hostname tsvmm",
       "ip link set lo up",
+      `mkdir -p ${r.acpiDir}/PWRF`,
+      `chmod 755 ${r.acpiDir}/PWRF/00000080`,
+      `acpid -c ${r.acpiDir} -l /run/acpid.log -p /run/acpid.pid`,
       "uname -r",
       "setsid cttyhack sh",
       "sync",
       "poweroff -f",
     ]);
+    // What busybox acpid runs for a power button press: a script that powers off.
+    assert.equal(readFileSync(join(r.acpiDir, "PWRF", "00000080"), "utf8"), "#!/bin/sh\nsync\npoweroff -f\n");
   });
 
   it("keeps going when steps fail, and without a module list", () => {
-    const r = dryRun("busybox mount mkdir hostname ip setsid", undefined);
+    const r = dryRun("busybox mount mkdir hostname ip chmod acpid setsid", undefined);
     assert.equal(r.signal, "SIGKILL", `init ran until poweroff (stderr: ${r.stderr})`);
-    for (const said of ["could not mount /proc", "could not install the busybox applet links", "could not mount /sys", "could not mount /tmp", "no module list at", "could not set the hostname", "could not bring up lo", "the shell exited; powering off"]) {
+    for (const said of ["could not mount /proc", "could not install the busybox applet links", "could not mount /sys", "could not mount /tmp", "no module list at", "could not set the hostname", "could not bring up lo", "could not make the power button handler executable", "could not start acpid; the power button will do nothing", "the shell exited; powering off"]) {
       assert.ok(r.stdout.includes(`tsvmm-guest: ${said}`), `says "${said}": ${r.stdout}`);
     }
     assert.equal(r.calls.at(-1), "poweroff -f");
