@@ -26,6 +26,15 @@ import { EA } from './ea.js';
 const MAX_BLOCK = 32;
 /** Cached blocks before the cache is dropped wholesale. */
 const MAX_BLOCKS = 200_000;
+/**
+ * Cached instructions before the cache is dropped wholesale, as QEMU
+ * flushes its translation buffer when full. A decoded Instr costs ~350
+ * bytes of heap; Linux's boot decodes ~400k distinct instructions (most of
+ * them init code run once), so without a bound the cache alone held
+ * ~130 MiB at the shell prompt. Re-decoding the hot set after a flush
+ * costs a few milliseconds.
+ */
+const MAX_CACHED_INSTRS = 1 << 17;
 
 /** A decoded run of instructions. */
 export class Block {
@@ -120,6 +129,8 @@ export class Executor {
   private readonly lookupKeys = new Float64Array(LOOKUP_SIZE).fill(-1);
   private readonly lookupBlocks: (Block | null)[] = new Array<Block | null>(LOOKUP_SIZE).fill(null);
   private readonly pageBlocks = new Map<number, Block[]>();
+  /** Instructions in live cached blocks (bounded by MAX_CACHED_INSTRS). */
+  private cachedInstrs = 0;
   private readonly fetcher: Fetcher;
   private current: Block | null = null;
   /** Instructions retired so far. */
@@ -154,6 +165,17 @@ export class Executor {
     for (const b of this.blocks.values()) b.count = 0;
     this.blocks.clear();
     this.pageBlocks.clear();
+    // Dropped blocks must not stay reachable from the lookup cache, or their Instrs are never collected.
+    this.lookupBlocks.fill(null);
+    this.lookupKeys.fill(-1);
+    this.cachedInstrs = 0;
+  }
+
+  /** Marks a block dead (its count is what every cached reference checks). */
+  private drop(b: Block): void {
+    if (b.count === 0) return;
+    b.count = 0;
+    this.cachedInstrs -= b.instrs.length;
   }
 
   private invalidatePage(pageOff: number): void {
@@ -161,7 +183,7 @@ export class Executor {
     if (!list) return;
     this.pageBlocks.delete(pageOff);
     for (const b of list) {
-      b.count = 0;
+      this.drop(b);
       if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
     }
   }
@@ -215,13 +237,14 @@ export class Executor {
       // The linear page must still map to the block's physical code (CR3 switches, remaps).
       if (translate(cpu, lin, ACC_EXEC, cpu.cpl === 3) === b.phys) return b;
       this.blocks.delete(key);
+      this.drop(b);
     }
     return this.build(key);
   }
 
   private build(key: number): Block {
     const cpu = this.cpu;
-    if (this.blocks.size >= MAX_BLOCKS) this.flush();
+    if (this.blocks.size >= MAX_BLOCKS || this.cachedInstrs >= MAX_CACHED_INSTRS) this.flush();
     const mode: DecodeMode = { mode64: cpu.mode64, code32: cpu.code32, csBase: cpu.mode64 ? 0 : cpu.segBase[CS]! };
     const f = this.fetcher;
     f.reset();
@@ -261,6 +284,7 @@ export class Executor {
     const pages = f.pages;
     const b = new Block(key, instrs, pages[0] ?? -1, pages[1] ?? -1, f.physFirst, term);
     this.blocks.set(key, b);
+    this.cachedInstrs += instrs.length;
     const slot = ((key >>> 1) ^ (key >>> 15)) & (LOOKUP_SIZE - 1);
     this.lookupKeys[slot] = key;
     this.lookupBlocks[slot] = b;
