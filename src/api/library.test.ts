@@ -26,6 +26,17 @@ describe('library Vm', () => {
     await assert.rejects(Vm.create({ memroy: 1 } as never), (e: Error) => e instanceof ConfigError && e.path[0] === 'memroy');
   });
 
+  it('refuses what the VM builder cannot build with ConfigError naming the key', async () => {
+    await assert.rejects(
+      Vm.create({ accel: 'kvm', kernel: notAKernel }),
+      (e: Error) => e instanceof ConfigError && e.path[0] === 'accel' && /^accel: .*\(expected an accelerator this machine has/.test(e.message),
+    );
+    await assert.rejects(
+      Vm.create({ accel: 'emu', kernel: notAKernel, disks: [{ path: join(dir, 'gone.img') }] }),
+      (e: Error) => e instanceof ConfigError && /^disks\[0\]\.path: .*gone\.img: no such file/.test(e.message),
+    );
+  });
+
   it('takes sizes with suffixes, starts, and reports a kernel that cannot boot as vm-failed', async () => {
     const vm = await Vm.create({ memory: '64M', accel: 'emu', kernel: notAKernel });
     assert.equal(vm.config.memory, 64 * 1024 * 1024);

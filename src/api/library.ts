@@ -2,22 +2,22 @@
  * The library's `Vm` (`import { Vm } from 'tsvmm'`): a VM built from the
  * config schema's input form, its console, lifecycle, events and inspect
  * tree, behind a small typed surface. It wraps the lifecycle core
- * (src/vm/vm.ts) and builds VMs as `tsvmm run` does; the verbs go through
- * the same controller as the HTTP API, so they behave the same everywhere.
+ * (src/vm/vm.ts) and builds VMs as `tsvmm run` does (src/vm/build.ts);
+ * the verbs go through the same controller as the HTTP API, so they
+ * behave the same everywhere.
  */
-import { UsageError } from '../cli/errors.js';
-import { checkInputFile } from '../cli/files.js';
-import { prepareVm, type PreparedVm } from '../cli/start.js';
-import { parseSize } from '../cli/values.js';
-import { ConfigError, formatConfigPath, parseVmConfig, type VmConfig, type VmConfigInput } from '../vm/config.js';
+import { buildVm, VmBuildError, type PreparedVm } from '../vm/build.js';
+import { ConfigError, formatConfigPath, parseVmConfig, type ConfigPath, type VmConfig, type VmConfigInput } from '../vm/config.js';
+import { checkConfigFiles } from '../vm/input-file.js';
 import type { MachineExit } from '../vm/machine.js';
+import { parseSizeText } from '../vm/size.js';
+import { tsvmmVersion } from '../vm/version.js';
 import type { Vm as CoreVm, VmEvent, VmState } from '../vm/vm.js';
 import { VmmController } from './controller.js';
 import { VmConsole } from './guest-console.js';
 import type { InspectJson } from './inspect-json.js';
 import type { SnapshotReply } from './schemas.js';
 import { listenApi, type ApiServer } from './server.js';
-import { tsvmmVersion } from './version.js';
 
 /**
  * What Vm.create takes: the VM config schema's input form (docs/api.md,
@@ -42,27 +42,27 @@ export type VmExit = MachineExit;
 
 function parseMemory(memory: number | string | undefined): number | undefined {
   if (typeof memory !== 'string') return memory;
-  try {
-    return parseSize(memory, 'memory');
-  } catch (e) {
-    if (e instanceof UsageError) throw new ConfigError(['memory'], `${JSON.stringify(memory)} is not accepted`, 'a size such as "256M" or "1G", or a number of bytes');
-    throw e;
-  }
+  const size = parseSizeText(memory);
+  if (!size.ok) throw new ConfigError(['memory'], `${JSON.stringify(memory)} is not accepted`, 'a size such as "256M" or "1G", or a number of bytes');
+  return size.bytes;
 }
 
-// The files a config names must exist before anything is built; errors name the key, as the schema's do.
-function checkFiles(config: VmConfig): void {
-  const check = (path: (string | number)[], file: string, write = false) => {
-    try {
-      checkInputFile(formatConfigPath(path), file, { write });
-    } catch (e) {
-      if (e instanceof UsageError) throw new ConfigError(path, e.message.slice(formatConfigPath(path).length + 2), 'a file that exists and can be opened');
-      throw e;
-    }
-  };
-  if (config.kernel !== undefined) check(['kernel'], config.kernel);
-  if (config.initrd !== undefined) check(['initrd'], config.initrd);
-  config.disks.forEach((d, i) => check(['disks', i, 'path'], d.path, !d.readonly && d.overlay === undefined));
+// What the builder's refusals would have accepted, by the key they name.
+function expectedAt(path: ConfigPath): string {
+  if (path[0] === 'accel') return 'an accelerator this machine has ("auto" or "emu")';
+  if (path[0] === 'nets') return 'a network backend that can start';
+  if (path[0] === 'disks' && path.length === 2) return 'a disk image that can be opened';
+  return 'a file that exists and can be opened';
+}
+
+/**
+ * The library's contract for what the VM builder refuses: a ConfigError
+ * naming the key. The builder's message names the place first ("--disk: ",
+ * "disks[0].path: "); the ConfigError says it by key instead.
+ */
+function asConfigError(e: unknown): unknown {
+  if (!(e instanceof VmBuildError) || e.path === undefined) return e;
+  return new ConfigError(e.path, e.message.slice(e.message.indexOf(': ') + 2), expectedAt(e.path));
 }
 
 /** A virtual machine (see the file comment). */
@@ -88,18 +88,23 @@ export class Vm {
   }
 
   /**
-   * Builds a VM (state "created"): validates the config (ConfigError names
-   * the key), checks its files, and builds the default guest on first use
-   * when no kernel is given.
+   * Builds a VM (state "created"): validates the config, checks its files,
+   * opens its disks and networks (each refusal a ConfigError naming the
+   * key), and builds the default guest on first use when no kernel is
+   * given (GuestBuildError when it cannot be built here).
    */
   static async create(options: VmOptions = {}, how: CreateOptions = {}): Promise<Vm> {
     const { memory, ...rest } = options;
     const bytes = parseMemory(memory);
     const config = parseVmConfig({ ...rest, ...(bytes === undefined ? {} : { memory: bytes }) });
-    checkFiles(config);
-    const say = how.onMessage ?? (() => {});
-    const io = { stdout: say, stderr: (text: string) => say(text.replace(/^tsvmm: /, '').trimEnd()) };
-    const prepared = await prepareVm(config, { io });
+    let prepared: PreparedVm;
+    try {
+      // The files a config names must exist before anything is built; errors name the key, as the schema's do.
+      checkConfigFiles(config, formatConfigPath, 'set "readonly": true to attach it read-only');
+      prepared = await buildVm(config, how.onMessage ? { log: how.onMessage } : {});
+    } catch (e) {
+      throw asConfigError(e);
+    }
     const controller = new VmmController({ vm: prepared.vm }, { version: tsvmmVersion() });
     let api: ApiServer | null = null;
     try {

@@ -8,8 +8,8 @@ import { readImageInfo, type ImageInfo } from "../storage/info.js";
 import { createQcow2File } from "../storage/qcow2/create.js";
 import { DEFAULT_CLUSTER_BITS } from "../storage/qcow2/format.js";
 import { DISK_FORMATS } from "../vm/config.js";
+import { checkInputFile } from "../vm/input-file.js";
 import { ExitCode, UsageError } from "./errors.js";
-import { checkInputFile } from "./files.js";
 import type { CliContext } from "./io.js";
 import { formatSize, parseChoice, parseSize } from "./values.js";
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
+import { VmBuildError } from "../vm/build-error.js";
+import { tsvmmVersion } from "../vm/version.js";
 import { addClientCommands } from "./client-commands.js";
 import { addDiskCommand } from "./disk-command.js";
 import { ExitCode, NotImplementedError, UsageError } from "./errors.js";
@@ -9,18 +11,6 @@ import { addGuestCommand } from "./guest-command.js";
 import { processIo, type CliContext, type CliIo } from "./io.js";
 import { addRunCommand } from "./run-command.js";
 import { addServeCommand } from "./serve-command.js";
-
-/** The package version, read at run time so it never drifts from package.json. */
-export function packageVersion(): string {
-  // Compiled, this file is dist/src/cli/main.js: package.json is three levels up.
-  const url = new URL("../../../package.json", import.meta.url);
-  try {
-    const pkg = JSON.parse(readFileSync(url, "utf8")) as { version?: unknown };
-    return typeof pkg.version === "string" ? pkg.version : "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Builds the commander program; actions report their exit code through ctx. */
 export function buildProgram(ctx: CliContext): Command {
@@ -36,7 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
       outputError: () => {},
     })
     .enablePositionalOptions()
-    .version(packageVersion(), "-V, --version", "print the version and exit");
+    .version(tsvmmVersion(), "-V, --version", "print the version and exit");
   addRunCommand(program, ctx);
   addServeCommand(program, ctx);
   addGuestCommand(program, ctx);
@@ -81,7 +71,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       }
       return fail(commanderMessage(err), ExitCode.Usage);
     }
-    if (err instanceof UsageError) return fail(err.message, ExitCode.Usage);
+    // The VM builder's one-line refusals (a file, a disk, a backend) are usage errors too.
+    if (err instanceof UsageError || err instanceof VmBuildError) return fail(err.message, ExitCode.Usage);
     if (err instanceof NotImplementedError) return fail(err.message, ExitCode.VmmFailure);
     return internalError(err, io);
   }

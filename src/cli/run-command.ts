@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { ACCELS, ConfigError, parseVmConfig, vmConfigJsonSchema, type VmConfig } from "../vm/config.js";
+import { VmBuildError } from "../vm/build-error.js";
+import { ACCELS, ConfigError, formatConfigPath, parseVmConfig, vmConfigJsonSchema, type VmConfig } from "../vm/config.js";
+import { checkConfigFiles, checkInputFile } from "../vm/input-file.js";
 import { openSnapshot, type OpenSnapshot } from "../vm/snapshot.js";
 import { SnapshotError } from "../vm/snapshot-format.js";
 import { ExitCode, UsageError } from "./errors.js";
-import { checkInputFile } from "./files.js";
 import type { CliContext } from "./io.js";
 import { startVm } from "./start.js";
 import {
@@ -66,8 +67,18 @@ const FLAG_OF: Partial<Record<Key, string>> = {
   serial: "--serial",
 };
 
+// The file checks are the VM builder's; here their refusals are usage errors (resolveRunConfig's contract).
+function asUsage(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof VmBuildError) throw new UsageError(err.message, { cause: err });
+    throw err;
+  }
+}
+
 function readConfigFile(file: string): Record<string, unknown> {
-  checkInputFile("--config", file);
+  asUsage(() => checkInputFile("--config", file));
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
@@ -140,18 +151,14 @@ function flagError(err: ConfigError, raw: Partial<Record<Key, string | string[]>
 }
 
 function checkFiles(config: VmConfig, file: string | undefined, raw: Partial<Record<Key, unknown>>): void {
-  const where = (key: Key, path: string) =>
-    key in raw || file === undefined ? FLAG_OF[key]! : `--config: ${file}: ${path}`;
-  if (config.kernel !== undefined) checkInputFile(where("kernel", "kernel"), config.kernel);
-  if (config.initrd !== undefined) checkInputFile(where("initrd", "initrd"), config.initrd);
-  const fromFlags = "disks" in raw;
-  config.disks.forEach((disk, i) => {
-    // With an overlay the guest's writes go to the overlay, so the base is only read.
-    checkInputFile(where("disks", `disks[${i}].path`), disk.path, {
-      write: !disk.readonly && disk.overlay === undefined,
-      readonlyHint: fromFlags ? "add ,readonly to attach it read-only" : 'set "readonly": true to attach it read-only',
-    });
-  });
+  // A value from a flag is named by the flag; one from the file by the file and its key.
+  const where = (path: readonly (string | number)[]) => {
+    const key = path[0] as Key;
+    return key in raw || file === undefined ? FLAG_OF[key]! : `--config: ${file}: ${formatConfigPath(path)}`;
+  };
+  // With an overlay the guest's writes go to the overlay, so the base is only read.
+  const readonlyHint = "disks" in raw ? "add ,readonly to attach it read-only" : 'set "readonly": true to attach it read-only';
+  asUsage(() => checkConfigFiles(config, where, readonlyHint));
 }
 
 /** Options commander hands the run action (negated --no-reboot arrives as `reboot: false`). */

@@ -7,37 +7,23 @@
 import type { Command } from 'commander';
 import { VmmController } from '../api/controller.js';
 import { ApiError } from '../api/errors.js';
-import { tsvmmVersion } from '../api/version.js';
 import { GuestBuildError } from '../guest/index.js';
+import { buildVm, VmBuildError, type PreparedVm } from '../vm/build.js';
 import { formatConfigPath, type VmConfig } from '../vm/config.js';
-import { ExitCode, UsageError } from './errors.js';
-import { checkInputFile } from './files.js';
+import { checkConfigFiles } from '../vm/input-file.js';
+import { tsvmmVersion } from '../vm/version.js';
+import { ExitCode } from './errors.js';
 import type { CliContext, CliIo } from './io.js';
-import { prepareVm, runVm, serveApi, type PreparedVm } from './start.js';
+import { runVm, serveApi, stderrLog } from './start.js';
 import { parseSocketPath } from './values.js';
 
-/** Checks the files a config names, answering like the schema does: the key path and what is wrong. */
-function checkConfigFiles(config: VmConfig): void {
-  const check = (path: (string | number)[], file: string, write = false) => {
-    try {
-      checkInputFile(formatConfigPath(path), file, { write, readonlyHint: 'set "readonly": true to attach it read-only' });
-    } catch (e) {
-      if (e instanceof UsageError) throw new ApiError('invalid-config', e.message, path);
-      throw e;
-    }
-  };
-  if (config.kernel !== undefined) check(['kernel'], config.kernel);
-  if (config.initrd !== undefined) check(['initrd'], config.initrd);
-  config.disks.forEach((d, i) => check(['disks', i, 'path'], d.path, !d.readonly && d.overlay === undefined));
-}
-
-/** Builds the VM for PUT /v1/vm; the user's mistakes become 4xx answers, the VMM's 5xx. */
+/** Builds the VM for PUT /v1/vm; the user's mistakes become 4xx answers (naming the key), the VMM's 5xx. */
 async function buildForApi(config: VmConfig, io: CliIo): Promise<PreparedVm> {
-  checkConfigFiles(config);
   try {
-    return await prepareVm(config, { io });
+    checkConfigFiles(config, formatConfigPath, 'set "readonly": true to attach it read-only');
+    return await buildVm(config, { log: stderrLog(io) });
   } catch (e) {
-    if (e instanceof UsageError) throw new ApiError('invalid-config', e.message, undefined, { cause: e });
+    if (e instanceof VmBuildError) throw new ApiError('invalid-config', e.message, e.path, { cause: e });
     if (e instanceof GuestBuildError) throw new ApiError('guest-unavailable', e.message, undefined, { cause: e });
     throw new ApiError('vm-failed', `the VM could not be built: ${(e as Error).message}`, undefined, { cause: e });
   }

@@ -12,6 +12,7 @@ import {
   parseConfigPart,
   type HostFwdConfig,
 } from "../vm/config.js";
+import { parseSizeText } from "../vm/size.js";
 import { UsageError } from "./errors.js";
 
 /** The syntax of `--disk`, as help and error messages show it. */
@@ -34,30 +35,14 @@ export function quote(value: string): string {
   return text.length > 80 ? `${text.slice(0, 76)}..."` : text;
 }
 
-const SIZE_UNITS: Record<string, bigint> = { b: 1n, k: 1n << 10n, m: 1n << 20n, g: 1n << 30n, t: 1n << 40n };
-const SIZE_RE = /^(\d+)(?:\.(\d+))?([kmgt](?:ib|b)?|b)?$/i;
-const SIZE_HINT = "expected a positive size such as 512M or 2G";
-
 /**
  * Parses a size with an optional binary suffix (K, M, G, T, optionally followed by B or iB;
  * B alone means bytes; case-insensitive). A bare number is MiB, as DESIGN.md promises.
  */
 export function parseSize(text: string, flag: string): number {
-  const m = SIZE_RE.exec(text);
-  if (m === null) throw new UsageError(`${flag}: ${quote(text)} is not a valid size (${SIZE_HINT})`);
-  const [, whole, frac = "", suffix = "m"] = m;
-  // BigInt keeps "1.5G" exact and lets us detect overflow instead of rounding.
-  const scaled = BigInt(whole! + frac) * SIZE_UNITS[suffix[0]!.toLowerCase()]!;
-  const divisor = 10n ** BigInt(frac.length);
-  if (scaled % divisor !== 0n) {
-    throw new UsageError(`${flag}: ${quote(text)} is not a whole number of bytes (${SIZE_HINT})`);
-  }
-  const bytes = scaled / divisor;
-  if (bytes === 0n) throw new UsageError(`${flag}: ${quote(text)} is not a valid size (${SIZE_HINT})`);
-  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new UsageError(`${flag}: ${quote(text)} is too large (expected at most ${Number.MAX_SAFE_INTEGER} bytes)`);
-  }
-  return Number(bytes);
+  const size = parseSizeText(text);
+  if (!size.ok) throw new UsageError(`${flag}: ${quote(text)} ${size.problem}`);
+  return size.bytes;
 }
 
 /** Writes a byte count in the largest binary unit that divides it exactly ("512M", "1536K", "7B"). */

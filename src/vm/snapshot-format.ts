@@ -12,9 +12,9 @@
  * it after parsing, whatever whitespace a person added.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { SavedState } from '../bus/device.js';
 import { ConfigError, parseVmConfig, type VmConfig } from './config.js';
+import { tsvmmVersion } from './version.js';
 
 /** The first key of every manifest. */
 export const SNAPSHOT_MAGIC = 'tsvmm-snapshot';
@@ -85,21 +85,6 @@ export interface SnapshotManifest {
   readonly memory: MemoryEntry;
   /** "sha256:<hex>" of the manifest without this key. */
   readonly checksum?: string;
-}
-
-let versionCache: string | null = null;
-
-/** The tsvmm package version (package.json), recorded in every manifest. */
-export function tsvmmVersion(): string {
-  if (versionCache !== null) return versionCache;
-  try {
-    // Compiled, this file is dist/src/vm/: package.json is three levels up.
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    versionCache = typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    versionCache = 'unknown';
-  }
-  return versionCache;
 }
 
 function checksumOf(body: object): string {

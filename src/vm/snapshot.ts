@@ -29,8 +29,8 @@ import {
   SNAPSHOT_MAGIC,
   SnapshotError,
   type SnapshotManifest,
-  tsvmmVersion,
 } from './snapshot-format.js';
+import { tsvmmVersion } from './version.js';
 import { checkMemoryFile, type MemoryFileInfo, readMemoryFile, writeMemoryFile } from './snapshot-memory.js';
 
 /** What a snapshot wrote and what it cost. */

@@ -1,7 +1,7 @@
 /**
- * The tsvmm version, read from package.json at run time (as `tsvmm
- * --version` does) so the API's describe and OpenAPI document never drift
- * from the package.
+ * The tsvmm version, read from package.json at run time so that `tsvmm
+ * --version`, the API's describe and OpenAPI document, and every snapshot
+ * manifest name the same version and never drift from the package.
  */
 import { readFileSync } from 'node:fs';
 
@@ -11,7 +11,7 @@ let cached: string | null = null;
 export function tsvmmVersion(): string {
   if (cached !== null) return cached;
   try {
-    // Compiled, this file is dist/src/api/version.js: package.json is three levels up.
+    // Compiled, this file is dist/src/vm/version.js: package.json is three levels up.
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
     cached = typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
