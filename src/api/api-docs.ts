@@ -20,8 +20,9 @@ One VMM process runs one VM. Its HTTP API listens on a unix socket:
 
 - \`tsvmm run --api-socket PATH [flags]\` starts the VM from the command line and serves the API beside it;
 - \`tsvmm serve --api-socket PATH\` starts with no VM: configure it with \`PUT /v1/vm\` (the same schema as
-  \`tsvmm run --config\`), then \`POST /v1/vm/start\`, as Firecracker does. When the VM stops, the process
-  exits with the VM's exit code (DESIGN.md), as \`tsvmm run\` does.
+  \`tsvmm run --config\`), then \`POST /v1/vm/start\`, as Firecracker does; or continue a snapshot with
+  \`PUT /v1/vm/restore\`. When the VM stops, the process exits with the VM's exit code (DESIGN.md), as
+  \`tsvmm run\` does.
 
 \`\`\`sh
 curl --unix-socket vm.sock http://localhost/v1/vm                 # describe

@@ -1,7 +1,8 @@
 /**
  * What the management interfaces (HTTP API, REPL, library) do to a VM, in
- * one place: the verbs, the serve-mode configure step, snapshot semantics
- * and the event relay. The HTTP layer only parses and formats.
+ * one place: the verbs, the serve-mode configure and restore steps,
+ * snapshot semantics and the event relay. The HTTP layer only parses and
+ * formats.
  *
  * DEVNOTE: verbs that change the VM run one at a time (a promise chain).
  * The lifecycle core assumes one caller: two overlapping pause() calls
@@ -14,10 +15,12 @@ import { resolve } from 'node:path';
 import type { InspectNode } from '../bus/device.js';
 import { ConfigError, parseVmConfig, type VmConfig } from '../vm/config.js';
 import type { MachineExit } from '../vm/machine.js';
+import { openSnapshot, type OpenSnapshot } from '../vm/snapshot.js';
+import { SnapshotError } from '../vm/snapshot-format.js';
 import { VmStateError, type VmEvent, type VmState } from '../vm/vm.js';
 import { ApiError, toApiError } from './errors.js';
 import { inspectToJson, type InspectJson } from './inspect-json.js';
-import type { ApiState, Description, SnapshotReply, StateReply } from './schemas.js';
+import type { ApiState, Description, RestoreRequest, SnapshotReply, StateReply } from './schemas.js';
 
 /** The part of the lifecycle Vm (src/vm/vm.ts) the controller uses; tests pass a fake. */
 export interface ManagedVm {
@@ -40,8 +43,20 @@ export interface ManagedVm {
 /** Builds a VM from a validated config (serve mode); throws ConfigError/ApiError for the client's mistakes. */
 export type VmFactory = (config: VmConfig) => Promise<ManagedVm>;
 
-/** How the controller gets its VM: given at once (`run`), or built on PUT /v1/vm (`serve`). */
-export type ControllerSource = { readonly vm: ManagedVm } | { readonly factory: VmFactory };
+/**
+ * Builds the VM of an opened snapshot (serve mode), in state created and
+ * ready to continue; throws ApiError for a snapshot that cannot be restored.
+ */
+export type VmRestorer = (snapshot: OpenSnapshot) => Promise<ManagedVm>;
+
+/** How the controller gets its VM: given at once (`run`), or built on PUT /v1/vm or PUT /v1/vm/restore (`serve`). */
+export type ControllerSource = { readonly vm: ManagedVm } | { readonly factory: VmFactory; readonly restorer: VmRestorer };
+
+/**
+ * Told when the VM appears. A promise it returns is waited for before the
+ * VM is started or reported configured: `serve` attaches the console then.
+ */
+export type VmListener = (vm: ManagedVm) => void | Promise<void>;
 
 /** Options of VmmController. */
 export interface ControllerOptions {
@@ -73,6 +88,8 @@ function checkSnapshotDir(dir: string): void {
 export class VmmController {
   private vmValue: ManagedVm | null = null;
   private readonly factory: VmFactory | null;
+  private readonly restorer: VmRestorer | null;
+  private readonly vmListeners: VmListener[] = [];
   private readonly emitter = new EventEmitter();
   private queue: Promise<unknown> = Promise.resolve();
   private offVm: (() => void) | null = null;
@@ -84,9 +101,12 @@ export class VmmController {
     this.emitter.setMaxListeners(0);
     if ('vm' in source) {
       this.factory = null;
-      this.adopt(source.vm);
+      this.restorer = null;
+      this.vmValue = source.vm;
+      this.follow(source.vm);
     } else {
       this.factory = source.factory;
+      this.restorer = source.restorer;
     }
   }
 
@@ -130,12 +150,50 @@ export class VmmController {
       } catch (e) {
         throw toApiError(e, 'invalid-config');
       }
+      let vm: ManagedVm;
       try {
-        this.adopt(await this.factory(config));
+        vm = await this.factory(config);
       } catch (e) {
         throw e instanceof ConfigError ? toApiError(e, 'invalid-config') : e;
       }
+      await this.adopt(vm);
       this.emit({ type: 'state', state: 'created' });
+      return this.describe();
+    });
+  }
+
+  /**
+   * PUT /v1/vm/restore (serve mode): instead of a configuration, the VMM's
+   * VM comes from a snapshot directory, continuing where it was taken:
+   * running with `resume`, else paused until POST /v1/vm/resume (as
+   * Firecracker's snapshot load). Only while no VM is configured.
+   *
+   * DEVNOTE: a restored VM is started and then paused, so with
+   * `resume: false` the guest may run for one scheduling slice (a few ms
+   * of guest time) before the pause takes, as if the snapshot had been
+   * taken that much later; the lifecycle core has no start-paused yet.
+   */
+  restore(request: RestoreRequest): Promise<Description> {
+    return this.serially(async () => {
+      if (this.vmValue !== null || this.restorer === null) {
+        throw new ApiError('already-configured', 'this VMM already has its VM; restore a snapshot into a fresh `tsvmm serve` VMM');
+      }
+      const dir = resolve(request.dir);
+      let snapshot: OpenSnapshot;
+      try {
+        snapshot = openSnapshot(dir);
+      } catch (e) {
+        if (e instanceof SnapshotError) throw new ApiError('invalid-snapshot', `${dir}: ${e.message}`, ['dir'], { cause: e });
+        throw e;
+      }
+      const vm = await this.restorer(snapshot);
+      await this.adopt(vm);
+      vm.start();
+      if (vm.state === 'stopped') {
+        const why = await vm.wait().then((x) => x.reason, (e: Error) => e.message);
+        throw new ApiError('vm-failed', `the restored VM did not start: ${why}`);
+      }
+      if (!request.resume) await vm.pause();
       return this.describe();
     });
   }
@@ -216,10 +274,14 @@ export class VmmController {
     return () => this.emitter.off('event', listener);
   }
 
-  /** Calls `listener` when the VM appears (at once if it exists); serve uses it to attach the console. */
-  onVm(listener: (vm: ManagedVm) => void): void {
-    if (this.vmValue) listener(this.vmValue);
-    else this.emitter.once('vm', listener);
+  /**
+   * Calls `listener` when the VM appears (at once if it exists, its promise
+   * then not waited for); serve uses it to attach the console before the
+   * VM can start. A listener that rejects fails the request that built the VM.
+   */
+  onVm(listener: VmListener): void {
+    if (this.vmValue) void Promise.resolve(listener(this.vmValue)).catch(() => {});
+    else this.vmListeners.push(listener);
   }
 
   /** Stops following the VM's events (the VMM is shutting down). */
@@ -228,10 +290,16 @@ export class VmmController {
     this.offVm = null;
   }
 
-  private adopt(vm: ManagedVm): void {
+  // Takes the VM built in serve mode and waits for the listeners (the console) to be ready for it.
+  private async adopt(vm: ManagedVm): Promise<void> {
     this.vmValue = vm;
+    this.follow(vm);
+    const listeners = this.vmListeners.splice(0);
+    await Promise.all(listeners.map(async (l) => l(vm)));
+  }
+
+  private follow(vm: ManagedVm): void {
     this.offVm = vm.on((e) => this.emit(e));
-    this.emitter.emit('vm', vm);
   }
 
   private emit(e: VmEvent): void {

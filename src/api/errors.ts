@@ -20,11 +20,18 @@ export const ERROR_CODES = {
     when: 'the VM configuration is invalid, or names a file that cannot be used (`path` names the key)',
   },
   'bad-snapshot-path': { status: 400, when: 'the snapshot directory cannot be created or written (the VM was not paused)' },
+  'invalid-snapshot': {
+    status: 400,
+    when: 'the directory holds no snapshot this VMM can restore: missing, corrupt, from a newer tsvmm or another backend, or naming disks or networks that cannot be opened',
+  },
   'not-found': { status: 404, when: 'no endpoint has this path' },
   'no-such-node': { status: 404, when: 'the inspect path names no node of the tree' },
   'method-not-allowed': { status: 405, when: 'the endpoint exists but not with this method (see the Allow header)' },
   'not-configured': { status: 409, when: '`serve` mode: no VM has been configured yet (PUT /v1/vm first)' },
-  'already-configured': { status: 409, when: 'PUT /v1/vm on a VMM that already has its VM (one VMM process runs one VM)' },
+  'already-configured': {
+    status: 409,
+    when: 'PUT /v1/vm or PUT /v1/vm/restore on a VMM that already has its VM (one VMM process runs one VM)',
+  },
   'invalid-state': { status: 409, when: 'the verb is not valid in the current state, e.g. resume while running' },
   'hotplug-unsupported': { status: 409, when: 'disks and NICs cannot be added or removed while the VMM runs' },
   'body-too-large': { status: 413, when: 'the body is larger than the limit (64 KiB)' },
@@ -44,7 +51,7 @@ export interface ErrorInfo {
   readonly code: ErrorCode;
   /** One line for a person. */
   readonly message: string;
-  /** For invalid-body and invalid-config: the key path of the offending value. */
+  /** For invalid-body, invalid-config and the snapshot path errors: the key path of the offending value. */
   readonly path?: readonly (string | number)[];
 }
 

@@ -31,7 +31,7 @@ function send(path: string, method: string, target: string, body: Buffer | undef
 }
 
 const segment = fc.oneof(
-  fc.constantFrom('v1', 'vm', 'pause', 'resume', 'start', 'stop', 'inspect', 'snapshot', 'events', 'disks', 'nets', 'openapi.json', '', '..', '%00', '%2F'),
+  fc.constantFrom('v1', 'vm', 'pause', 'resume', 'start', 'stop', 'inspect', 'snapshot', 'restore', 'events', 'disks', 'nets', 'openapi.json', '', '..', '%00', '%2F'),
   fc.string({ maxLength: 8 }).map((s) => encodeURIComponent(s)),
 );
 const target = fc.tuple(fc.array(segment, { maxLength: 5 }), fc.option(fc.string({ maxLength: 12 }))).map(
@@ -49,6 +49,26 @@ const jsonBody = fc.oneof(
     }
   }),
   fc.string({ maxLength: 40 }),
+);
+// PUT /v1/vm/restore bodies: directories that hold no snapshot, odd types, extra keys.
+const restoreBody = fc.oneof(
+  fc
+    .record(
+      {
+        dir: fc.oneof(fc.constantFrom('/', '/tmp', '/nonexistent/snap', '/dev/null', '/proc/self', 'relative/snap', '', '/a\u0000b'), fc.string({ maxLength: 12 }), fc.anything()),
+        resume: fc.oneof(fc.boolean(), fc.anything()),
+        extra: fc.anything(),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => {
+      try {
+        return JSON.stringify(v);
+      } catch {
+        return '{}';
+      }
+    }),
+  jsonBody,
 );
 const contentType = fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/json; charset=utf-8', 'application/x-www-form-urlencoded');
 
@@ -75,6 +95,22 @@ describe('API request fuzzing', () => {
         t = await startTestServer(mode);
       });
       after(() => t.close());
+
+      // First, so that in serve mode the VMM has no VM yet and each body reaches the snapshot check.
+      it('answers every PUT /v1/vm/restore without a snapshot with a 4xx that changes nothing', async () => {
+        await fc.assert(
+          fc.asyncProperty(restoreBody, contentType, async (body, type) => {
+            const before = t.controller.vm === null ? -1 : t.vm().calls.length;
+            const headers: Record<string, string> = type === undefined ? {} : { 'content-type': type };
+            headers['content-length'] = String(Buffer.byteLength(body));
+            const r = await send(t.path, 'PUT', '/v1/vm/restore', Buffer.from(body), headers);
+            checkAnswer(r);
+            assert.ok(r.status >= 400, `restored from ${body}?`);
+            assert.equal(t.controller.vm === null ? -1 : t.vm().calls.length, before);
+          }),
+          { numRuns: 200 },
+        );
+      });
 
       it('answers every request with well-formed JSON; refused requests leave the VM alone', async () => {
         await fc.assert(

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { parseConfigPart } from '../vm/config.js';
 import { VERBS, type VmmController, type Verb } from './controller.js';
 import { ApiError, toApiError, type ErrorCode } from './errors.js';
-import { SnapshotRequest, type ComponentName } from './schemas.js';
+import { RestoreRequest, SnapshotRequest, type ComponentName } from './schemas.js';
 import { streamEvents } from './sse.js';
 
 /** What a handler gets. */
@@ -198,7 +198,7 @@ export const ROUTES: readonly Route[] = [
     operationId: 'snapshotVm',
     summary: 'Write a snapshot',
     description:
-      'Writes the VM (device and CPU state, guest memory, a versioned manifest) to a directory; restore it with `tsvmm run --restore DIR`. A running VM is paused for the snapshot and resumed after it, also when it fails; a paused VM stays paused.',
+      'Writes the VM (device and CPU state, guest memory, a versioned manifest) to a directory; restore it with `tsvmm run --restore DIR`, or into a `tsvmm serve` VMM with PUT /v1/vm/restore. A running VM is paused for the snapshot and resumed after it, also when it fails; a paused VM stays paused.',
     request: { schema: 'SnapshotRequest', required: true, example: { path: '/var/lib/tsvmm/snap1' } },
     response: { status: 200, description: 'the snapshot was written', schema: 'SnapshotReply', example: { path: '/var/lib/tsvmm/snap1', state: 'running', ms: 412 } },
     errors: ['invalid-body', 'bad-snapshot-path', 'not-configured', 'invalid-state', 'snapshot-failed'],
@@ -210,6 +210,26 @@ export const ROUTES: readonly Route[] = [
         throw toApiError(e, 'invalid-body');
       }
       return ok(await controller.snapshot(request.path));
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/vm/restore',
+    operationId: 'restoreVm',
+    summary: 'Restore the VM from a snapshot (serve mode)',
+    description:
+      'Gives a `tsvmm serve` VMM its VM from a snapshot directory instead of a configuration, as `tsvmm run --restore DIR` does: the configuration, device and CPU state and guest memory come from the snapshot, and the guest continues where it was. With `resume` it runs at once; otherwise it waits paused for POST /v1/vm/resume (having run for at most a few milliseconds). The console goes where the snapshot\'s configuration says (`serial`). Only before a VM is configured, once per process.',
+    request: { schema: 'RestoreRequest', required: true, example: { dir: '/var/lib/tsvmm/snap1', resume: true } },
+    response: { status: 200, description: 'the restored VM (state running with resume, else paused)', schema: 'Description' },
+    errors: ['invalid-body', 'invalid-snapshot', 'already-configured', 'vm-failed'],
+    handle: async ({ controller, body }) => {
+      let request: RestoreRequest;
+      try {
+        request = parseConfigPart(RestoreRequest, body);
+      } catch (e) {
+        throw toApiError(e, 'invalid-body');
+      }
+      return ok(await controller.restore(request));
     },
   },
   hotplugRoute('POST', 'disks'),

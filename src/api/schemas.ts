@@ -5,6 +5,7 @@
  * The VM configuration is the one schema of src/vm/config.ts (the same as
  * `tsvmm run --config`).
  */
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { ACCELS, VmConfig } from '../vm/config.js';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
@@ -36,6 +37,25 @@ export const SnapshotRequest = z
   .describe('where to write a snapshot');
 /** A parsed snapshot request. */
 export type SnapshotRequest = z.infer<typeof SnapshotRequest>;
+
+/** Body of PUT /v1/vm/restore. */
+export const RestoreRequest = z
+  .strictObject(
+    {
+      dir: z
+        .string({ error: 'an absolute directory path' })
+        .refine((s) => isAbsolute(s) && !s.includes('\0'), { error: 'an absolute directory path' })
+        .describe("the snapshot directory (as POST /v1/vm/snapshot wrote it); absolute, since the VMM's working directory is not the client's"),
+      resume: z
+        .boolean({ error: 'true or false' })
+        .default(false)
+        .describe('run the restored VM at once; otherwise it waits paused for POST /v1/vm/resume'),
+    },
+    { error: (i) => (i.code === 'unrecognized_keys' ? 'only the keys dir and resume' : 'an object such as {"dir": "/var/lib/tsvmm/snap1"}') },
+  )
+  .describe('the snapshot to restore and whether to resume it');
+/** A parsed restore request. */
+export type RestoreRequest = z.output<typeof RestoreRequest>;
 
 /** GET /v1/vm: everything about the VM in one object. */
 export const Description = z
@@ -107,7 +127,7 @@ export const ErrorResponse = z
       path: z
         .array(z.union([z.string(), z.number().int()]))
         .optional()
-        .describe('invalid-body / invalid-config: the key path of the offending value'),
+        .describe('invalid-body, invalid-config, bad-snapshot-path, invalid-snapshot: the key path of the offending value'),
     }),
   })
   .describe('an error');
@@ -116,6 +136,7 @@ export const ErrorResponse = z
 export const COMPONENTS = {
   VmConfig,
   SnapshotRequest,
+  RestoreRequest,
   Description,
   StateReply,
   SnapshotReply,

@@ -1,6 +1,7 @@
 /**
  * Test helper: an API server on a socket in a fresh temporary directory,
- * in front of a FakeVm (run mode) or a factory of them (serve mode).
+ * in front of a FakeVm (run mode) or a factory of them (serve mode; a
+ * restored one gets the snapshot's config).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server. `mode: 'run'` gives it a running FakeVm; `'serve'` builds one on PUT /v1/vm. */
+/** Starts a server. `mode: 'run'` gives it a running FakeVm; `'serve'` builds one on PUT /v1/vm or PUT /v1/vm/restore. */
 export async function startTestServer(mode: 'run' | 'serve' = 'run'): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-'));
   const path = join(dir, 'api.sock');
@@ -33,7 +34,10 @@ export async function startTestServer(mode: 'run' | 'serve' = 'run'): Promise<Te
     last.start();
     source = { vm: last };
   } else {
-    source = { factory: async (config) => (last = new FakeVm(config)) };
+    source = {
+      factory: async (config) => (last = new FakeVm(config)),
+      restorer: async (snapshot) => (last = new FakeVm(snapshot.manifest.config)),
+    };
   }
   const controller = new VmmController(source, { version: '0.0.0-test' });
   const server = await listenApi(path, controller, { version: '0.0.0-test' });

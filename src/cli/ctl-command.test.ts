@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../api/test-server.js';
+import { writeTestSnapshot } from '../api/test-snapshot.js';
 import { ExitCode, UsageError } from './errors.js';
 import { runCtl } from './ctl-command.js';
 import { captureIo } from './io.js';
@@ -101,6 +102,53 @@ describe('tsvmm ctl when the VMM is gone or failing', () => {
     } finally {
       failing.close();
       await t.close();
+    }
+  });
+});
+
+describe('tsvmm ctl restore against a serve-mode VMM', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer('serve');
+    writeTestSnapshot(join(t.dir, 'snap'));
+  });
+  after(() => t.close());
+
+  it('usage mistakes are UsageErrors; a directory without a snapshot is the VMM\'s one-line refusal', async () => {
+    await assert.rejects(ctl(t.path, 'restore'), /ctl restore: expected at least 1 argument \(usage: tsvmm ctl SOCKET restore DIR \[--resume\]\)/);
+    await assert.rejects(ctl(t.path, 'restore', 'a', 'b'), /ctl restore: expected a snapshot directory \(usage: tsvmm ctl SOCKET restore DIR \[--resume\]\)/);
+    await assert.rejects(ctl(t.path, 'restore', 'a', '--now'), (e: Error) => e instanceof UsageError && /unknown option "--now" \(expected --resume\)/.test(e.message));
+    const r = await ctl(t.path, 'restore', join(t.dir, 'none'));
+    assert.equal(r.code, ExitCode.Usage);
+    assert.equal(r.err, `tsvmm: ctl restore: ${join(t.dir, 'none')}: no snapshot there (no snapshot.json) [invalid-snapshot]\n`);
+  });
+
+  it('restores paused, the directory as this shell means it; then a second restore is refused', async () => {
+    const cwd = process.cwd();
+    process.chdir(t.dir); // each test file runs in its own process
+    try {
+      const r = await ctl(t.path, 'restore', 'snap');
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `restored from ${join(t.dir, 'snap')} (paused; next: resume)\n`);
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.deepEqual(t.vm().calls, ['start', 'pause']);
+    const again = await ctl(t.path, 'restore', '--resume', join(t.dir, 'snap'));
+    assert.equal(again.code, ExitCode.Usage);
+    assert.match(again.err, /^tsvmm: ctl restore: this VMM already has its VM[^\n]*\[already-configured\]\n$/);
+    assert.equal((await ctl(t.path, 'resume')).out, 'running\n');
+  });
+
+  it('restore --resume leaves it running', async () => {
+    const s = await startTestServer('serve');
+    try {
+      writeTestSnapshot(join(s.dir, 'snap'));
+      const r = await ctl(s.path, 'restore', join(s.dir, 'snap'), '--resume');
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `restored from ${join(s.dir, 'snap')} (running)\n`);
+    } finally {
+      await s.close();
     }
   });
 });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApiClient, ApiUnreachableError, type ApiResponse } from '../api/client.js';
-import type { SnapshotReply, StateReply } from '../api/schemas.js';
+import type { Description, SnapshotReply, StateReply } from '../api/schemas.js';
 import { ExitCode, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { quote } from './values.js';
@@ -62,6 +62,16 @@ function readConfig(file: string): unknown {
   }
 }
 
+// `restore DIR [--resume]`, the flag on either side of DIR.
+function restoreArgs(args: readonly string[]): { dir: string; resume: boolean } {
+  const flags = args.filter((a) => a.startsWith('-'));
+  const dirs = args.filter((a) => !a.startsWith('-'));
+  const bad = flags.find((f) => f !== '--resume');
+  if (bad !== undefined) throw new UsageError(`ctl restore: unknown option ${quote(bad)} (expected --resume)`);
+  if (dirs.length !== 1 || flags.length > 1) throw new UsageError('ctl restore: expected a snapshot directory (usage: tsvmm ctl SOCKET restore DIR [--resume])');
+  return { dir: dirs[0]!, resume: flags.length === 1 };
+}
+
 /** Every verb, in the order `ctl --help` lists them. */
 export const CTL_VERBS: Readonly<Record<string, CtlVerb>> = {
   describe: {
@@ -100,6 +110,19 @@ export const CTL_VERBS: Readonly<Record<string, CtlVerb>> = {
         return `snapshot written to ${r.path} (${r.state})`;
       }),
   },
+  restore: {
+    args: 'DIR [--resume]',
+    help: 'give a `tsvmm serve` VMM its VM from a snapshot; it waits paused unless --resume',
+    arity: [1, 2],
+    run: (c, a, io) => {
+      const { dir, resume } = restoreArgs(a);
+      // As for snapshot: the path as this shell means it.
+      return call(c, 'restore', io, 'PUT', '/v1/vm/restore', { dir: resolve(dir), resume }, (b) => {
+        const state = (b as Description).state;
+        return `restored from ${resolve(dir)} (${state}${state === 'paused' ? '; next: resume' : ''})`;
+      });
+    },
+  },
   events: {
     args: '',
     help: 'follow the events, one JSON object per line, until the VM exits',
@@ -119,9 +142,9 @@ export const CTL_VERBS: Readonly<Record<string, CtlVerb>> = {
 
 /** The verbs with their arguments, for help texts. */
 export function ctlVerbsHelp(): string {
-  return Object.entries(CTL_VERBS)
-    .map(([name, v]) => `  ${`${name} ${v.args}`.padEnd(16)} ${v.help}`)
-    .join('\n');
+  const usages = Object.entries(CTL_VERBS).map(([name, v]) => [`${name} ${v.args}`, v.help] as const);
+  const width = Math.max(...usages.map(([u]) => u.length));
+  return usages.map(([usage, help]) => `  ${usage.padEnd(width)}  ${help}`).join('\n');
 }
 
 /** Runs one ctl verb against the socket; resolves with the exit code. Usage mistakes throw UsageError. */
@@ -133,7 +156,8 @@ export async function runCtl(socket: string, verb: string, args: readonly string
   const [min, max] = spec.arity;
   if (args.length < min || args.length > max) {
     const usage = `tsvmm ctl SOCKET ${verb}${spec.args ? ` ${spec.args}` : ''}`;
-    const count = min === max ? `${min} argument${min === 1 ? '' : 's'}` : `at most ${max} argument${max === 1 ? '' : 's'}`;
+    const n = (k: number) => `${k} argument${k === 1 ? '' : 's'}`;
+    const count = min === max ? n(min) : args.length < min ? `at least ${n(min)}` : `at most ${n(max)}`;
     throw new UsageError(`ctl ${verb}: expected ${count} (usage: ${usage})`);
   }
   try {

@@ -2,7 +2,7 @@
  * `tsvmm run`: builds the machine (src/vm/build.ts), connects the console
  * (and the API socket) and runs until the guest stops. Returns the process
  * exit code of DESIGN.md. `serve` runs its VM here too once the API has
- * configured it.
+ * configured or restored it.
  */
 import { GuestBuildError } from '../guest/index.js';
 import { VmmController } from '../api/controller.js';
@@ -59,6 +59,12 @@ export interface RunVmOptions {
   readonly controller?: VmmController;
   /** Start the VM at once (`run`), or wait until it is started or stopped through the API (`serve`). */
   readonly start: boolean;
+  /**
+   * Called once: when the console is connected to the VM (no argument),
+   * or with the error that kept it from being connected. `serve` holds the
+   * API's answer until then, so no console output is lost.
+   */
+  readonly onConsole?: (error?: unknown) => void;
 }
 
 /**
@@ -88,6 +94,7 @@ export async function runVm(prepared: PreparedVm, config: VmConfig, options: Run
     };
     console = await openConsole(config, () => void vm.stop(ExitCode.PowerOff, 'console closed with Ctrl-]'), repl);
     console.connect(vm.serial);
+    options.onConsole?.();
     if (options.start) vm.start();
     else await startedOrStopped(vm);
     const exit = await vm.wait();
@@ -96,6 +103,8 @@ export async function runVm(prepared: PreparedVm, config: VmConfig, options: Run
     io.stderr(`\ntsvmm: ${exit.reason} (exit code ${exit.code})\n`);
     return exit.code;
   } catch (e) {
+    // Once connected this is a no-op; before, it releases the API request waiting for the console.
+    options.onConsole?.(e);
     if (e instanceof LoaderError) throw new UsageError(e.message);
     throw e;
   } finally {

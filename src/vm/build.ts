@@ -1,6 +1,6 @@
 /**
  * Building a VM from its config: the one place `tsvmm run`, `tsvmm serve`
- * (PUT /v1/vm) and the library turn a validated
+ * (PUT /v1/vm and PUT /v1/vm/restore) and the library turn a validated
  * VmConfig into a Vm. It picks the CPU backend, reads the boot files (the
  * default guest's unless a kernel is given), opens the disks and network
  * backends, and boots or restores. The user's mistakes are VmBuildErrors

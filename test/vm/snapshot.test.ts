@@ -4,8 +4,10 @@
  * snapshotted and stopped; `tsvmm run --restore DIR` in a new process
  * continues it: the counter goes on from where it was, the console
  * answers, a guest reboot boots the recorded kernel afresh, power-off
- * exits 0. Then the CLI's refusals: a damaged or missing memory file
- * exits 2 with one line.
+ * exits 0. The same snapshot restored into `tsvmm serve` through the API
+ * (`tsvmm ctl SOCKET restore DIR`) waits paused, then continues on resume.
+ * Then the CLI's refusals: a damaged or missing memory file exits 2 with
+ * one line.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { ensureDefaultGuest } from '../../src/guest/index.js';
 import { parseVmConfig } from '../../src/vm/config.js';
 import { pciPart } from '../../src/vm/pci-part.js';
 import { Vm } from '../../src/vm/vm.js';
+import { CommandConsole, ctl, sleep, tsvmmCommand, waitForApi } from './api-process.js';
 import { ConsoleText } from './console-text.js';
 import { guestReady } from './guest-ready.js';
 import { VmProcess } from './vm-process.js';
@@ -98,6 +101,40 @@ describe('snapshot and restore on --accel emu', () => {
       assert.match(restored.errors, /the guest rebooted \(boot 2\)/);
       restored.send('poweroff -f');
       assert.equal(await restored.exited, 0, restored.errors);
+
+      // The same snapshot into a `tsvmm serve` VMM through the API: paused until resumed, then the counter goes on.
+      const apiDir = mkdtempSync(join(tmpdir(), 'tsvmm-snapshot-api-'));
+      const socket = join(apiDir, 'api.sock');
+      const served = new CommandConsole(tsvmmCommand(['serve', '--api-socket', socket]));
+      try {
+        await waitForApi(socket);
+        let r = await ctl(socket, 'restore', join(apiDir, 'none'));
+        assert.equal(r.code, 2, r.err);
+        assert.match(r.err, /^tsvmm: ctl restore: [^\n]*none: no snapshot there [^\n]*\[invalid-snapshot\]\n$/);
+        r = await ctl(socket, 'restore', dir);
+        assert.equal(r.code, 0, r.err);
+        assert.equal(r.out, `restored from ${dir} (paused; next: resume)\n`);
+        const paused = (await ctl(socket, 'inspect', 'machine/vcpus/0/instructions')).out;
+        await sleep(1500);
+        assert.equal((await ctl(socket, 'inspect', 'machine/vcpus/0/instructions')).out, paused, 'paused: no instruction retires');
+        r = await ctl(socket, 'restore', dir, '--resume');
+        assert.equal(r.code, 2);
+        assert.match(r.err, /\[already-configured\]/);
+        assert.equal((await ctl(socket, 'resume')).out, 'running\n');
+        const next = await served.waitFor(/^count (\d+)\r?$/m, 300_000);
+        assert.ok(Number(next[1]) > last, `the counter restarted: ${next[1]} after ${last}\n${served.output}`);
+        await served.waitFor(new RegExp(`^count ${Number(next[1]) + 1}\\r?$`, 'm'), 120_000);
+        const servedCounts = counts(served.output);
+        assert.ok(servedCounts.every((n) => n > last), `counts after the API restore: ${servedCounts.join(' ')} (last before: ${last})`);
+        assert.equal((await served.run('echo served-ok', 120_000)).trim().split('\n').filter((l) => l === 'served-ok').length, 1);
+        assert.doesNotMatch(served.output, /tsvmm-guest: init started/);
+        r = await ctl(socket, 'stop');
+        assert.equal(r.code, 0, r.err);
+        assert.equal(await served.exited, 0, served.errors);
+      } finally {
+        served.kill();
+        rmSync(apiDir, { recursive: true, force: true });
+      }
 
       // A damaged memory file is refused with one line, exit 2.
       const bad = mkdtempSync(join(tmpdir(), 'tsvmm-snapshot-bad-'));
