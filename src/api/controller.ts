@@ -27,7 +27,7 @@ export interface ManagedVm {
   readonly state: VmState;
   readonly config: VmConfig;
   readonly exit: MachineExit | null;
-  start(): void;
+  start(options?: { readonly paused?: boolean }): void;
   wait(): Promise<MachineExit>;
   pause(): Promise<void>;
   resume(): void;
@@ -167,11 +167,7 @@ export class VmmController {
    * VM comes from a snapshot directory, continuing where it was taken:
    * running with `resume`, else paused until POST /v1/vm/resume (as
    * Firecracker's snapshot load). Only while no VM is configured.
-   *
-   * DEVNOTE: a restored VM is started and then paused, so with
-   * `resume: false` the guest may run for one scheduling slice (a few ms
-   * of guest time) before the pause takes, as if the snapshot had been
-   * taken that much later; the lifecycle core has no start-paused yet.
+   * Without `resume` no guest instruction runs before POST /v1/vm/resume.
    */
   restore(request: RestoreRequest): Promise<Description> {
     return this.serially(async () => {
@@ -188,12 +184,11 @@ export class VmmController {
       }
       const vm = await this.restorer(snapshot);
       await this.adopt(vm);
-      vm.start();
+      vm.start({ paused: !request.resume });
       if (vm.state === 'stopped') {
         const why = await vm.wait().then((x) => x.reason, (e: Error) => e.message);
         throw new ApiError('vm-failed', `the restored VM did not start: ${why}`);
       }
-      if (!request.resume) await vm.pause();
       return this.describe();
     });
   }

@@ -28,12 +28,12 @@ export class FakeVm implements ManagedVm {
 
   constructor(readonly config: VmConfig = parseVmConfig({ accel: 'emu', memory: 64 * 1024 * 1024 })) {}
 
-  start(): void {
+  start(options: { readonly paused?: boolean } = {}): void {
     this.must('start', ['created']);
-    this.calls.push('start');
+    this.calls.push(options.paused === true ? 'start paused' : 'start');
     this.finished = new Promise((r) => (this.finish = r));
     this.boots = 1;
-    this.set('running');
+    this.set(options.paused === true ? 'paused' : 'running');
   }
 
   wait(): Promise<MachineExit> {

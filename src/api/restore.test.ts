@@ -81,12 +81,12 @@ describe('PUT /v1/vm/restore in serve mode', () => {
     assert.equal(d.state, 'paused');
     assert.deepEqual(d.config, SNAPSHOT_CONFIG);
     assert.equal(d.vmm.mode, 'serve');
-    assert.deepEqual(t.vm().calls, ['start', 'pause']);
+    assert.deepEqual(t.vm().calls, ['start paused']);
     const again = assertError(await t.client.request('PUT', '/v1/vm/restore', { dir: snap, resume: true }), 409, 'already-configured');
     assert.match(again.message, /already has its VM/);
     assertError(await t.client.request('PUT', '/v1/vm', { accel: 'emu' }), 409, 'already-configured');
     assertError(await t.client.request('POST', '/v1/vm/start'), 409, 'invalid-state');
-    assert.deepEqual(t.vm().calls, ['start', 'pause']);
+    assert.deepEqual(t.vm().calls, ['start paused']);
     assert.deepEqual((await t.client.request('POST', '/v1/vm/resume')).body, { state: 'running', exit: null });
   });
 });

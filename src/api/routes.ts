@@ -218,7 +218,7 @@ export const ROUTES: readonly Route[] = [
     operationId: 'restoreVm',
     summary: 'Restore the VM from a snapshot (serve mode)',
     description:
-      'Gives a `tsvmm serve` VMM its VM from a snapshot directory instead of a configuration, as `tsvmm run --restore DIR` does: the configuration, device and CPU state and guest memory come from the snapshot, and the guest continues where it was. With `resume` it runs at once; otherwise it waits paused for POST /v1/vm/resume (having run for at most a few milliseconds). The console goes where the snapshot\'s configuration says (`serial`). Only before a VM is configured, once per process.',
+      'Gives a `tsvmm serve` VMM its VM from a snapshot directory instead of a configuration, as `tsvmm run --restore DIR` does: the configuration, device and CPU state and guest memory come from the snapshot, and the guest continues where it was. With `resume` it runs at once; otherwise it waits paused for POST /v1/vm/resume, having run no guest instruction. The console goes where the snapshot\'s configuration says (`serial`). Only before a VM is configured, once per process.',
     request: { schema: 'RestoreRequest', required: true, example: { dir: '/var/lib/tsvmm/snap1', resume: true } },
     response: { status: 200, description: 'the restored VM (state running with resume, else paused)', schema: 'Description' },
     errors: ['invalid-body', 'invalid-snapshot', 'already-configured', 'vm-failed'],

@@ -63,6 +63,8 @@ export class Vm {
   private boot: MachineBoot | (() => Promise<MachineBoot>);
   /** The first machine of a restored VM, built by Vm.restore(). */
   private restored: Machine | null = null;
+  /** start({ paused: true }) was asked: the first machine parks before its first slice. */
+  private startPaused = false;
   /** Hashes and paths of the boot inputs, computed once for snapshots. */
   private bootId: BootIdentity | null = null;
   private lastSnapshotInfo: SnapshotInfo | null = null;
@@ -99,9 +101,14 @@ export class Vm {
     return this.machine;
   }
 
-  /** Builds the machine and starts the guest; resolves when it runs. */
-  start(): void {
+  /**
+   * Builds the machine and starts the guest. With `paused`, the machine is
+   * built but no instruction runs until resume() (a restored snapshot that
+   * is not to continue yet, as Firecracker's snapshot load without resume).
+   */
+  start(options: { readonly paused?: boolean } = {}): void {
     if (this.stateValue !== 'created') throw new VmStateError('start', this.stateValue);
+    this.startPaused = options.paused === true;
     this.finished = this.loop();
   }
 
@@ -267,7 +274,12 @@ export class Vm {
         this.restored = null;
         this.machine = restored ?? new Machine(this.config, typeof this.boot === 'function' ? await this.boot() : this.boot, this.options);
         this.serial.attach(this.machine.serial);
-        if (this.stateValue !== 'running') this.setState('running');
+        if (this.startPaused) {
+          // Asked before the driver's first slice, so the driver parks before running anything.
+          this.startPaused = false;
+          void this.machine.driver.pause();
+          this.setState('paused');
+        } else if (this.stateValue !== 'running') this.setState('running');
         const exit = await this.machine.run();
         if (exit.reboot) {
           this.emitter.emit('event', { type: 'reboot', boot: this.boots + 1, reason: exit.reason } satisfies VmEvent);
