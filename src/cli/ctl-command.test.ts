@@ -133,7 +133,7 @@ describe('tsvmm ctl restore against a serve-mode VMM', () => {
     } finally {
       process.chdir(cwd);
     }
-    assert.deepEqual(t.vm().calls, ['start', 'pause']);
+    assert.deepEqual(t.vm().calls, ['start paused']);
     const again = await ctl(t.path, 'restore', '--resume', join(t.dir, 'snap'));
     assert.equal(again.code, ExitCode.Usage);
     assert.match(again.err, /^tsvmm: ctl restore: this VMM already has its VM[^\n]*\[already-configured\]\n$/);
@@ -149,6 +149,27 @@ describe('tsvmm ctl restore against a serve-mode VMM', () => {
       assert.equal(r.out, `restored from ${join(s.dir, 'snap')} (running)\n`);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('tsvmm ctl configure against a serve-mode VMM', () => {
+  it('sends relative paths of the config resolved where ctl runs, as run --config reads them', async () => {
+    const t = await startTestServer('serve');
+    const cwd = process.cwd();
+    try {
+      const file = join(t.dir, 'vm.json');
+      writeFileSync(file, JSON.stringify({ accel: 'emu', kernel: 'bzImage', disks: [{ path: '/abs/disk.img', overlay: 'o.qcow2' }] }));
+      process.chdir(t.dir); // each test file runs in its own process
+      const r = await ctl(t.path, 'configure', 'vm.json');
+      assert.equal(r.code, 0, r.err);
+      const config = t.vm().config;
+      assert.equal(config.kernel, join(t.dir, 'bzImage'));
+      assert.equal(config.disks[0]!.path, '/abs/disk.img');
+      assert.equal(config.disks[0]!.overlay, join(t.dir, 'o.qcow2'));
+    } finally {
+      process.chdir(cwd);
+      await t.close();
     }
   });
 });

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApiClient, ApiUnreachableError, type ApiResponse } from '../api/client.js';
 import type { Description, SnapshotReply, StateReply } from '../api/schemas.js';
+import { absoluteConfigPaths } from '../vm/config-paths.js';
 import { ExitCode, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { quote } from './values.js';
@@ -82,9 +83,9 @@ export const CTL_VERBS: Readonly<Record<string, CtlVerb>> = {
   },
   configure: {
     args: 'FILE',
-    help: 'give a `tsvmm serve` VMM its VM (a JSON config, as run --config)',
+    help: 'give a `tsvmm serve` VMM its VM (a JSON config, as run --config; relative paths from here)',
     arity: [1, 1],
-    run: (c, a, io) => call(c, 'configure', io, 'PUT', '/v1/vm', readConfig(a[0]!), () => 'configured (state created; next: start)'),
+    run: (c, a, io) => call(c, 'configure', io, 'PUT', '/v1/vm', absoluteConfigPaths(readConfig(a[0]!), process.cwd()), () => 'configured (state created; next: start)'),
   },
   start: lifecycle('start', (r) => r.state, 'start a configured VM'),
   pause: lifecycle('pause', (r) => r.state, 'pause every vCPU'),
