@@ -65,6 +65,8 @@ export class Vm {
   private restored: Machine | null = null;
   /** start({ paused: true }) was asked: the first machine parks before its first slice. */
   private startPaused = false;
+  /** reset() was asked: the next machine runs even if the VM was paused (reset means boot again). */
+  private resetRequested = false;
   /** Hashes and paths of the boot inputs, computed once for snapshots. */
   private bootId: BootIdentity | null = null;
   private lastSnapshotInfo: SnapshotInfo | null = null;
@@ -149,6 +151,7 @@ export class Vm {
   /** A hard reset: the machine is rebuilt and boots again (as a guest reboot does). */
   reset(): void {
     if (this.stateValue !== 'running' && this.stateValue !== 'paused') throw new VmStateError('reset', this.stateValue);
+    this.resetRequested = true;
     this.machine!.request({ kind: 'reset', source: 'host' });
   }
 
@@ -274,11 +277,15 @@ export class Vm {
         this.restored = null;
         this.machine = restored ?? new Machine(this.config, typeof this.boot === 'function' ? await this.boot() : this.boot, this.options);
         this.serial.attach(this.machine.serial);
-        if (this.startPaused) {
+        // A pause that met a guest reboot holds for the next machine too, or the VM
+        // would run while every interface says it is paused.
+        const keepPaused = this.stateValue === 'paused' && !this.resetRequested;
+        this.resetRequested = false;
+        if (this.startPaused || keepPaused) {
           // Asked before the driver's first slice, so the driver parks before running anything.
           this.startPaused = false;
           void this.machine.driver.pause();
-          this.setState('paused');
+          if (this.stateValue !== 'paused') this.setState('paused');
         } else if (this.stateValue !== 'running') this.setState('running');
         const exit = await this.machine.run();
         if (exit.reboot) {
