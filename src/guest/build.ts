@@ -13,6 +13,7 @@ import { buildInitramfs } from "./initramfs.js";
 import { GUEST_FILES, MANIFEST_FORMAT, sha256, type GuestManifest } from "./manifest.js";
 import { readKernelModule, type KernelModule } from "./modinfo.js";
 import { moduleLoadOrder } from "./module-order.js";
+import { stripModuleSignature } from "./module-signature.js";
 import { recipeHash, type GuestRecipe } from "./recipe.js";
 
 /** The metapackage whose dependency names the kernel. */
@@ -109,7 +110,7 @@ async function unpackKernel(deb: Uint8Array, want: PackageRef, wanted: readonly 
   const order = moduleLoadOrder(wanted, infos.filter((m) => m.path.startsWith(`lib/modules/${release}/`)));
   const missing = new Set(order.order.map((m) => m.path).filter((p) => !first.files.has(p)));
   const files = missing.size === 0 ? first.files : new Map([...first.files, ...(await readDeb(deb, (p) => missing.has(p), label)).files]);
-  const modules = order.order.map((m) => ({ ...m, data: files.get(m.path)!.data }));
+  const modules = order.order.map((m) => ({ ...m, data: stripModuleSignature(files.get(m.path)!.data) }));
   return { release, kernel: kernel.data, order, modules };
 }
 

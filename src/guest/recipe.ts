@@ -20,7 +20,8 @@ export interface GuestRecipe {
 }
 
 // Bump when the builder lays the initramfs out differently with the same recipe files.
-const LAYOUT_VERSION = 1;
+// 2: modules without their appended signatures (module-signature.ts).
+const LAYOUT_VERSION = 2;
 
 /** The guest/ folder of this package (compiled, this file is dist/src/guest/recipe.js). */
 export function recipeDir(): string {
