@@ -10,6 +10,11 @@
 import type { SavedState, VmmDevice } from '../bus/device.js';
 import { SnapshotError } from './snapshot-format.js';
 
+function finiteOnly(key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new Error(`${JSON.stringify(key)} is ${value}, which JSON cannot hold`);
+  return value;
+}
+
 /** Saves every device; refuses (SnapshotError) a device that cannot save or whose state is not plain JSON. */
 export function captureDevices(devices: readonly VmmDevice[]): Record<string, SavedState> {
   const out: Record<string, SavedState> = {};
@@ -17,8 +22,9 @@ export function captureDevices(devices: readonly VmmDevice[]): Record<string, Sa
     if (Object.hasOwn(out, d.id)) throw new SnapshotError(`two devices share the id ${JSON.stringify(d.id)}: snapshots need stable, unique device ids`);
     let state: SavedState;
     try {
-      // A JSON round trip now, so what restore reads is exactly what was saved.
-      state = JSON.parse(JSON.stringify(d.save())) as SavedState;
+      // A JSON round trip now, so what restore reads is exactly what was saved;
+      // JSON would turn Infinity and NaN (a disarmed timer's deadline) into null.
+      state = JSON.parse(JSON.stringify(d.save(), finiteOnly)) as SavedState;
     } catch (e) {
       throw new SnapshotError(`device ${d.id} cannot be saved: ${(e as Error).message}`);
     }

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { IoBus } from '../bus/io-bus.js';
+import { silentSink } from '../bus/log.js';
+import { saveCpuState } from '../hv/emu/cpu-state.js';
+import { EmuVcpu } from '../hv/emu/emu-vcpu.js';
+import { GuestMemory } from '../memory/guest-memory.js';
 import { parseVmConfig } from './config.js';
 import {
   parseManifest,
@@ -12,6 +17,17 @@ import {
 
 const input = { name: 'vmlinuz', path: '/boot/vmlinuz', bytes: 10, sha256: 'ab'.repeat(32) };
 
+/** The saved state of a fresh vCPU (manifests carry real ones: they are checked when parsed). */
+function vcpuState(index: number): unknown {
+  const memory = GuestMemory.create(1 << 20, { backing: 'shared' });
+  const buses = { pio: new IoBus('pio', 0x10000, silentSink), mmio: new IoBus('mmio', 2 ** 52, silentSink) };
+  const v = new EmuVcpu(index, { index, memory, buses, cpus: 2, log: silentSink, clock: { tscHz: 1e9, nowNs: () => 0, bootWallNs: 0 } });
+  const state = JSON.parse(JSON.stringify(saveCpuState(v))) as unknown;
+  memory.close();
+  return state;
+}
+const vcpus = [vcpuState(0), vcpuState(1)];
+
 function manifest(over: Partial<SnapshotManifest> = {}): SnapshotManifest {
   return {
     magic: SNAPSHOT_MAGIC,
@@ -22,7 +38,7 @@ function manifest(over: Partial<SnapshotManifest> = {}): SnapshotManifest {
     config: parseVmConfig({ memory: 64 * 1024 * 1024, cpus: 2 }),
     boot: { kernel: input, initrd: null, cmdline: 'console=ttyS0', protocol: 'pvh-elf' },
     machine: { timeNs: 12_345_678_901, bootWallNs: 1.7e18, boots: 1 },
-    vcpus: [{ version: 1 }, { version: 1 }],
+    vcpus,
     devices: { com1: { version: 1, lcr: 3 } },
     memory: { file: 'memory.bin', bytes: 64 * 1024 * 1024, pages: 3, fileBytes: 12_344, checksum: 'crc32:0badf00d' },
     ...over,
@@ -69,7 +85,7 @@ test('a damaged manifest is refused with one line saying why', () => {
   assert.match(refusal(edited(m, (o) => delete (o['memory'] as Record<string, unknown>)['checksum'])), /memory: file, bytes/);
   assert.match(refusal(edited(m, (o) => ((o['memory'] as Record<string, unknown>)['file'] = '../etc/passwd'))), /memory: file/);
   assert.match(refusal(edited(m, (o) => ((o['machine'] as Record<string, unknown>)['timeNs'] = -1))), /machine: timeNs/);
-  assert.match(refusal(edited(m, (o) => (o['vcpus'] = [{ version: 1 }]))), /1 vCPU states for a 2-vCPU config/);
+  assert.match(refusal(edited(m, (o) => (o['vcpus'] = [vcpus[0]]))), /1 vCPU states for a 2-vCPU config/);
   assert.match(refusal(edited(m, (o) => (o['devices'] = { com1: { lcr: 3 } }))), /devices: each a saved state with a version/);
   for (const line of [refusal(text.slice(0, 200)), refusal(text.replace('"boots": 1', '"boots": 2'))]) assert.ok(!line.includes('\n'));
 });

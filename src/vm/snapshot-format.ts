@@ -12,7 +12,10 @@
  * it after parsing, whatever whitespace a person added.
  */
 import { createHash } from 'node:crypto';
-import type { SavedState } from '../bus/device.js';
+import { RestoreError, type SavedState } from '../bus/device.js';
+import { checkCpuState } from '../hv/emu/cpu-state.js';
+import type { LoadKind } from '../loader/index.js';
+import { PAGE_SIZE } from '../memory/layout.js';
 import { ConfigError, parseVmConfig, type VmConfig } from './config.js';
 import { tsvmmVersion } from './version.js';
 
@@ -27,6 +30,22 @@ export const MEMORY_FILE = 'memory.bin';
 /** A snapshot that cannot be written or restored; the message is one line for the operator. */
 export class SnapshotError extends Error {
   override name = 'SnapshotError';
+  constructor(message: string, options?: ErrorOptions) {
+    // Messages quote what a snapshot holds (versions, ids, config keys, a
+    // device's own error): whatever that is, the operator gets one line.
+    super(message.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' '), options);
+  }
+}
+
+/** A value from a manifest shown in a message: JSON, cut short (it may be a megabyte of anything). */
+function shown(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = typeof v;
+  }
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
 }
 
 /** A kernel or initrd the snapshotted guest booted from (restore does not load it; a later reboot does). */
@@ -91,6 +110,9 @@ function checksumOf(body: object): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;
 }
 
+/** The boot protocols a snapshot may name (a Record, so a new LoadKind must be added here to compile). */
+const LOAD_KINDS: Readonly<Record<LoadKind, true>> = { bzimage: true, 'pvh-elf': true, 'pvh-from-bzimage': true };
+
 /** The manifest as written: pretty JSON with its checksum last. */
 export function serializeManifest(m: SnapshotManifest): string {
   const { checksum: _ignored, ...body } = m;
@@ -102,6 +124,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+// Nanosecond times are doubles past 2^53 (machine time after 104 days, the
+// wall clock always): whole and finite is all they can be checked for.
+const nanos = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+// Device ids appear in messages and as keys: printable, short.
+const deviceId = (k: string) => k.length > 0 && k.length <= 100 && !/[\u0000-\u001f\u007f]/.test(k);
+// A plain file name in the snapshot directory; "." and ".." are directories.
+const fileName = (v: unknown): v is string => typeof v === 'string' && /^[\w.-]{1,255}$/.test(v) && !/^\.+$/.test(v);
 const hex64 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 
 function bootInputOk(v: unknown): boolean {
@@ -126,36 +155,50 @@ export function parseManifest(text: string): SnapshotManifest {
     throw new SnapshotError('the manifest is corrupt (formatVersion is not a positive integer)');
   }
   if (version > SNAPSHOT_FORMAT_VERSION) {
-    const by = typeof raw['tsvmmVersion'] === 'string' ? ` (written by tsvmm ${raw['tsvmmVersion']})` : '';
+    const by = typeof raw['tsvmmVersion'] === 'string' ? ` (written by tsvmm ${JSON.stringify(raw['tsvmmVersion'].slice(0, 40)).slice(1, -1)})` : '';
     throw new SnapshotError(
       `snapshot format version ${version}${by} is newer than this tsvmm ${tsvmmVersion()} reads (up to ${SNAPSHOT_FORMAT_VERSION}): restore it with a newer tsvmm`,
     );
   }
   const { checksum, ...body } = raw;
   if (typeof checksum !== 'string') throw new SnapshotError('the manifest is corrupt (no checksum)');
-  if (checksum !== checksumOf(body)) throw new SnapshotError('the manifest is corrupt (checksum mismatch: it was changed or damaged after it was written)');
+  let expected: string;
+  try {
+    expected = checksumOf(body);
+  } catch {
+    // JSON.parse takes any depth; JSON.stringify overflows the stack on a few thousand levels.
+    throw new SnapshotError('the manifest is corrupt (nested too deeply to be a manifest)');
+  }
+  if (checksum !== expected) throw new SnapshotError('the manifest is corrupt (checksum mismatch: it was changed or damaged after it was written)');
   if (raw['backend'] !== 'emu') {
     throw new SnapshotError(
-      `the snapshot was taken on the ${JSON.stringify(raw['backend'])} backend; this tsvmm restores software-CPU ("emu") snapshots only (CPU and interrupt-controller state differ between backends)`,
+      `the snapshot was taken on the ${shown(raw['backend'])} backend; this tsvmm restores software-CPU ("emu") snapshots only (CPU and interrupt-controller state differ between backends)`,
     );
   }
+  if (typeof raw['tsvmmVersion'] !== 'string' || typeof raw['createdAt'] !== 'string') {
+    throw new SnapshotError('the manifest is corrupt (tsvmmVersion, createdAt)');
+  }
   const machine = raw['machine'];
-  if (!isRecord(machine) || !count(machine['timeNs']) || typeof machine['bootWallNs'] !== 'number' || !count(machine['boots'])) {
+  if (!isRecord(machine) || !nanos(machine['timeNs']) || !nanos(machine['bootWallNs']) || !count(machine['boots'])) {
     throw new SnapshotError('the manifest is corrupt (machine: timeNs, bootWallNs, boots)');
   }
   const boot = raw['boot'];
-  if (!isRecord(boot) || !bootInputOk(boot['kernel']) || (boot['initrd'] !== null && !bootInputOk(boot['initrd'])) || typeof boot['cmdline'] !== 'string' || typeof boot['protocol'] !== 'string') {
+  if (
+    !isRecord(boot) || !bootInputOk(boot['kernel']) || (boot['initrd'] !== null && !bootInputOk(boot['initrd'])) || typeof boot['cmdline'] !== 'string' ||
+    typeof boot['protocol'] !== 'string' || !Object.hasOwn(LOAD_KINDS, boot['protocol'])
+  ) {
     throw new SnapshotError('the manifest is corrupt (boot: kernel, initrd, cmdline, protocol)');
   }
   if (!Array.isArray(raw['vcpus'])) throw new SnapshotError('the manifest is corrupt (vcpus is not a list)');
   const devices = raw['devices'];
-  if (!isRecord(devices) || !Object.values(devices).every((d) => isRecord(d) && typeof d['version'] === 'number')) {
-    throw new SnapshotError('the manifest is corrupt (devices: each a saved state with a version)');
+  if (!isRecord(devices) || !Object.entries(devices).every(([id, d]) => deviceId(id) && isRecord(d) && typeof d['version'] === 'number')) {
+    throw new SnapshotError('the manifest is corrupt (devices: each a saved state with a version, by a printable id)');
   }
   const mem = raw['memory'];
-  if (!isRecord(mem) || typeof mem['file'] !== 'string' || !/^[\w.-]+$/.test(mem['file']) || !count(mem['bytes']) || !count(mem['pages']) || !count(mem['fileBytes']) || typeof mem['checksum'] !== 'string' || !/^crc32:[0-9a-f]{8}$/.test(mem['checksum'])) {
+  if (!isRecord(mem) || !fileName(mem['file']) || !count(mem['bytes']) || !count(mem['pages']) || !count(mem['fileBytes']) || typeof mem['checksum'] !== 'string' || !/^crc32:[0-9a-f]{8}$/.test(mem['checksum'])) {
     throw new SnapshotError('the manifest is corrupt (memory: file, bytes, pages, fileBytes, checksum)');
   }
+  if (mem['pages'] * PAGE_SIZE > mem['bytes']) throw new SnapshotError('the manifest is corrupt (memory: more pages than RAM holds)');
   let config: VmConfig;
   try {
     config = parseVmConfig(raw['config']);
@@ -167,5 +210,15 @@ export function parseManifest(text: string): SnapshotManifest {
     throw new SnapshotError(`the manifest is corrupt (${raw['vcpus'].length} vCPU states for a ${config.cpus}-vCPU config)`);
   }
   if (mem['bytes'] !== config.memory) throw new SnapshotError('the manifest is corrupt (memory size differs from the config)');
+  // vCPU states are checked now, not when the machine is built: a bad one
+  // is refused before any RAM is allocated or a device is created.
+  raw['vcpus'].forEach((state, i) => {
+    try {
+      checkCpuState(state, `vcpu${i}`);
+    } catch (e) {
+      if (e instanceof RestoreError) throw new SnapshotError(`the manifest is corrupt (${e.message})`);
+      throw e;
+    }
+  });
   return { ...(raw as unknown as SnapshotManifest), config };
 }

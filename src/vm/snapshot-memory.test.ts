@@ -81,7 +81,8 @@ test('a damaged, truncated, missing or mismatched memory file is refused', (t) =
   truncateSync(path, good.length - 1);
   refuse(/\(\d+ bytes, the manifest says \d+: truncated or replaced\)/);
   writeFileSync(path, good);
-  refuse(/holds 8388608 bytes of RAM, the machine has 16777216/, { ...info, bytes: 16 * MiB }, 16 * MiB);
+  refuse(/holds 8388608 bytes of RAM, the manifest says 16777216/, { ...info, bytes: 16 * MiB }, 16 * MiB);
+  refuse(/holds 8388608 bytes of RAM, the machine has 16777216/, info, 16 * MiB);
   rmSync(path);
   refuse(/the memory file memory\.bin is missing/);
   assert.ok(fresh());

@@ -22,7 +22,7 @@
  * straight into the mapping, 66 MB, on a nested-virtualised host where
  * every fault is expensive). Node offers no way to map them lazily.
  */
-import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from './snapshot-crc32.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { PAGE_SIZE } from '../memory/layout.js';
@@ -170,37 +170,37 @@ export interface MemoryLoadInfo {
   readonly ms: number;
 }
 
-/** Checks that the memory file exists and has the size the manifest gives (cheap, before building anything). */
-export function checkMemoryFile(path: string, name: string, expect: ExpectedMemory): void {
-  let size: number;
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      size = fstatSync(fd).size;
-    } finally {
-      closeSync(fd);
-    }
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SnapshotError(code === 'ENOENT' ? `the memory file ${name} is missing` : `the memory file ${name} cannot be read: ${(e as Error).message}`);
-  }
-  if (size !== expect.fileBytes) {
-    throw new SnapshotError(`the memory file ${name} is corrupt (${size} bytes, the manifest says ${expect.fileBytes}: truncated or replaced)`);
-  }
+/** A memory file opened and its trailer and index checked. */
+interface Layout {
+  readonly fd: number;
+  readonly trailer: Buffer;
+  readonly index: Buffer;
+  /** (first page, page count) per run, in order, inside RAM. */
+  readonly runs: ReadonlyArray<readonly [number, number]>;
+  readonly pages: number;
+}
+
+/** A system error reading the file as a SnapshotError; anything else (a bug) as it is. */
+function ioError(name: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (e instanceof SnapshotError || typeof code !== 'string') return e;
+  return new SnapshotError(code === 'ENOENT' ? `the memory file ${name} is missing` : `the memory file ${name} cannot be read: ${(e as Error).message}`);
 }
 
 /**
- * Copies the stored pages into `memory` (fresh, all zero) and checks the
- * file's CRC against the manifest; throws SnapshotError when the file is
- * missing, malformed or damaged.
+ * Opens the memory file and checks everything but the page data against
+ * the manifest: size, trailer, and that the runs are in order, inside RAM
+ * and add up. Returns the open fd (the caller closes it).
  */
-export function readMemoryFile(path: string, name: string, memory: GuestMemory, expect: ExpectedMemory): MemoryLoadInfo {
-  const t0 = performance.now();
-  checkMemoryFile(path, name, expect);
+function openLayout(path: string, name: string, expect: ExpectedMemory): Layout {
   const corrupt = (why: string) => new SnapshotError(`the memory file ${name} is corrupt (${why})`);
-  const fd = openSync(path, 'r');
+  // Non-blocking, so a FIFO put in its place cannot hang the open; a regular file reads as ever.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const size = expect.fileBytes;
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new SnapshotError(`the memory file ${name} is not a regular file`);
+    const size = st.size;
+    if (size !== expect.fileBytes) throw corrupt(`${size} bytes, the manifest says ${expect.fileBytes}: truncated or replaced`);
     if (size < TRAILER) throw corrupt('too short');
     const trailer = Buffer.alloc(TRAILER);
     readFull(fd, trailer, size - TRAILER);
@@ -211,11 +211,14 @@ export function readMemoryFile(path: string, name: string, memory: GuestMemory, 
     const runCount = trailer.readUInt32LE(16);
     const pages = trailer.readUInt32LE(20);
     const ramBytes = Number(trailer.readBigUInt64LE(24));
-    if (ramBytes !== memory.backing.size || ramBytes !== expect.bytes) throw corrupt(`it holds ${ramBytes} bytes of RAM, the machine has ${memory.backing.size}`);
-    if (pages !== expect.pages || pages * PAGE_SIZE + runCount * 8 + TRAILER !== size) throw corrupt('page count and size disagree');
+    if (ramBytes !== expect.bytes) throw corrupt(`it holds ${ramBytes} bytes of RAM, the manifest says ${expect.bytes}`);
+    const totalPages = Math.floor(ramBytes / PAGE_SIZE);
+    // Runs are disjoint and non-empty: never more runs than pages, nor pages than RAM (checked before allocating the index).
+    if (pages !== expect.pages || pages > totalPages || runCount > pages || pages * PAGE_SIZE + runCount * 8 + TRAILER !== size) {
+      throw corrupt('page count and size disagree');
+    }
     const index = Buffer.alloc(runCount * 8);
     readFull(fd, index, pages * PAGE_SIZE);
-    const totalPages = ramBytes / PAGE_SIZE;
     let next = 0;
     let sum = 0;
     const runs: Array<[number, number]> = [];
@@ -228,7 +231,46 @@ export function readMemoryFile(path: string, name: string, memory: GuestMemory, 
       runs.push([first, count]);
     }
     if (sum !== pages) throw corrupt('the runs do not add up to the page count');
-    const backing = memory.backing;
+    return { fd, trailer, index, runs, pages };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/**
+ * Checks that the memory file exists, has the size the manifest gives and
+ * a well-formed trailer and index (cheap, before building anything; the
+ * page data's CRC is checked as it is loaded).
+ */
+export function checkMemoryFile(path: string, name: string, expect: ExpectedMemory): void {
+  try {
+    closeSync(openLayout(path, name, expect).fd);
+  } catch (e) {
+    throw ioError(name, e);
+  }
+}
+
+/**
+ * Copies the stored pages into `memory` (fresh, all zero) and checks the
+ * file's CRC against the manifest; throws SnapshotError when the file is
+ * missing, malformed or damaged.
+ */
+export function readMemoryFile(path: string, name: string, memory: GuestMemory, expect: ExpectedMemory): MemoryLoadInfo {
+  const t0 = performance.now();
+  const backing = memory.backing;
+  if (backing.size !== expect.bytes) {
+    throw new SnapshotError(`the memory file ${name} holds ${expect.bytes} bytes of RAM, the machine has ${backing.size}`);
+  }
+  let layout: Layout;
+  try {
+    // Checked again: the file may have changed since the snapshot was opened.
+    layout = openLayout(path, name, expect);
+  } catch (e) {
+    throw ioError(name, e);
+  }
+  const { fd, trailer, index, runs, pages } = layout;
+  try {
     const bounce = Buffer.allocUnsafe(PIECE);
     let crc = 0;
     let pos = 0;
@@ -240,14 +282,22 @@ export function readMemoryFile(path: string, name: string, memory: GuestMemory, 
         readFull(fd, piece, pos);
         crc = crc32(piece, crc);
         const at = first * PAGE_SIZE + k;
-        if (backing.fd >= 0) pwriteFull(backing.fd, piece, at);
-        else backing.bytes(at, len).set(piece);
+        try {
+          if (backing.fd >= 0) pwriteFull(backing.fd, piece, at);
+          else backing.bytes(at, len).set(piece);
+        } catch (e) {
+          // Not the file's fault (ENOSPC or ENOMEM filling the memfd): say so.
+          if (typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
+          throw new SnapshotError(`cannot load the memory file ${name} into guest RAM: ${(e as Error).message}`);
+        }
         pos += len;
       }
     }
     crc = crc32(trailer, crc32(index, crc));
-    if (checksumText(crc) !== expect.checksum) throw corrupt('CRC mismatch: it was changed or damaged after it was written');
+    if (checksumText(crc) !== expect.checksum) throw new SnapshotError(`the memory file ${name} is corrupt (CRC mismatch: it was changed or damaged after it was written)`);
     return { pages, ms: performance.now() - t0 };
+  } catch (e) {
+    throw ioError(name, e);
   } finally {
     closeSync(fd);
   }

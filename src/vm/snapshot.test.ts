@@ -97,6 +97,7 @@ test('a device that cannot save makes the snapshot fail with its id', () => {
   const dev = (id: string, save: () => SavedState): VmmDevice => ({ id, reset() {}, save, inspect: () => ({}) });
   assert.throws(() => captureDevices([dev('blk0', () => { throw new Error('request in flight'); })]), /device blk0 cannot be saved: request in flight/);
   assert.throws(() => captureDevices([dev('big', () => ({ version: 1, n: 1n }))]), /device big cannot be saved: .*BigInt/);
+  assert.throws(() => captureDevices([dev('pit', () => ({ version: 1, timer: { deadline: Infinity } }))]), /device pit cannot be saved: "deadline" is Infinity, which JSON cannot hold/);
   assert.throws(() => captureDevices([dev('x', () => ({ version: 1 })), dev('x', () => ({ version: 1 }))]), /two devices share the id "x"/);
   assert.throws(() => captureDevices([dev('v', () => ({}) as SavedState)]), /device v cannot be saved: its save\(\) returned no versioned state/);
 });

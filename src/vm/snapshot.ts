@@ -12,7 +12,7 @@
  * directory with a manifest holds a complete snapshot.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { GuestMemory } from '../memory/guest-memory.js';
@@ -54,24 +54,52 @@ export interface SnapshotSource {
   capture(): MachineState;
 }
 
-function writeFileSynced(path: string, text: string): number {
+/** Writes `path` under a temporary name, then renames it into place; the temporary file goes on failure. */
+function writeReplacing<T>(path: string, write: (tmp: string) => T): T {
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  const bytes = Buffer.from(text);
   try {
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done);
+    const result = write(tmp);
+    renameSync(tmp, path);
+    return result;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function writeFileSynced(path: string, text: string): number {
+  return writeReplacing(path, (tmp) => {
+    const fd = openSync(tmp, 'w', 0o600);
+    const bytes = Buffer.from(text);
+    try {
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return bytes.length;
+  });
+}
+
+/** Makes the renames in `dir` durable: after a host crash the manifest never names a memory file that is not there. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
-  return bytes.length;
 }
 
 /** Writes a snapshot of a paused machine to `dir` (created if needed; an earlier snapshot there is replaced). */
 export function writeSnapshot(dir: string, src: SnapshotSource): SnapshotInfo {
   const t0 = performance.now();
+  // Capture first: a device that cannot save (a request in flight) then
+  // leaves an earlier snapshot in `dir` intact. Capture, removing the old
+  // manifest and writing RAM are still one synchronous step.
+  const state = src.capture();
+  const captureMs = performance.now() - t0;
   try {
     mkdirSync(dir, { recursive: true });
     // Without its manifest an old snapshot is no longer a snapshot: never a mixed pair.
@@ -79,12 +107,11 @@ export function writeSnapshot(dir: string, src: SnapshotSource): SnapshotInfo {
   } catch (e) {
     throw new SnapshotError(`cannot write a snapshot to ${dir}: ${(e as Error).message}`);
   }
-  const state = src.capture();
-  const captureMs = performance.now() - t0;
   const memPath = join(dir, MEMORY_FILE);
   let memory: MemoryFileInfo;
   try {
-    memory = writeMemoryFileAt(memPath, src.memory);
+    memory = writeReplacing(memPath, (tmp) => writeMemoryFile(tmp, src.memory));
+    syncDir(dir);
   } catch (e) {
     if (e instanceof SnapshotError) throw e;
     throw new SnapshotError(`cannot write ${memPath}: ${(e as Error).message}`);
@@ -105,17 +132,11 @@ export function writeSnapshot(dir: string, src: SnapshotSource): SnapshotInfo {
   let manifestBytes: number;
   try {
     manifestBytes = writeFileSynced(join(dir, MANIFEST_FILE), serializeManifest(manifest));
+    syncDir(dir);
   } catch (e) {
     throw new SnapshotError(`cannot write the manifest in ${dir}: ${(e as Error).message}`);
   }
   return { dir, manifestBytes, memory, captureMs, totalMs: performance.now() - t0 };
-}
-
-// Through a temporary name, like the manifest.
-function writeMemoryFileAt(path: string, memory: GuestMemory): MemoryFileInfo {
-  const info = writeMemoryFile(`${path}.tmp`, memory);
-  renameSync(`${path}.tmp`, path);
-  return info;
 }
 
 /** A snapshot directory whose manifest was read and checked; RAM is read when the machine is built. */
@@ -126,23 +147,52 @@ export interface OpenSnapshot {
   image(): MachineImage;
 }
 
+/** Far more than any manifest (device and vCPU states are a few kB each): a bigger file is not one. */
+const MANIFEST_MAX = 64 << 20;
+
 /**
- * Reads and checks DIR/snapshot.json and that the memory file is there
- * with the right size. Throws SnapshotError (one line) for a missing,
- * corrupt, newer or other-backend snapshot or a config that no longer
- * validates.
+ * The manifest's text. Opened non-blocking and checked to be a regular file
+ * of sane size first: a FIFO would block the open, and /dev/zero (or a huge
+ * file) would be read until memory runs out.
  */
-export function openSnapshot(dir: string): OpenSnapshot {
-  const abs = resolve(dir);
-  let text: string;
+function readManifestText(path: string): string {
+  let fd: number;
   try {
-    text = readFileSync(join(abs, MANIFEST_FILE), 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new SnapshotError(`no snapshot there (no ${MANIFEST_FILE})`);
     throw new SnapshotError(`cannot read ${MANIFEST_FILE}: ${(e as Error).message}`);
   }
-  const manifest = parseManifest(text);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new SnapshotError(`${MANIFEST_FILE} is not a regular file`);
+    if (st.size > MANIFEST_MAX) throw new SnapshotError(`the manifest is corrupt (${st.size} bytes: no manifest is that large)`);
+    const bytes = Buffer.alloc(st.size);
+    let done = 0;
+    while (done < bytes.length) {
+      const n = readSync(fd, bytes, done, bytes.length - done, done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return bytes.toString('utf8', 0, done);
+  } catch (e) {
+    if (e instanceof SnapshotError) throw e;
+    throw new SnapshotError(`cannot read ${MANIFEST_FILE}: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads and checks DIR/snapshot.json (its vCPU states included) and the
+ * memory file's size, trailer and index; only the page data's CRC is left
+ * for the build. Throws SnapshotError (one line) for a missing, corrupt,
+ * newer or other-backend snapshot or a config that no longer validates.
+ */
+export function openSnapshot(dir: string): OpenSnapshot {
+  const abs = resolve(dir);
+  const manifest = parseManifest(readManifestText(join(abs, MANIFEST_FILE)));
   const memPath = join(abs, manifest.memory.file);
   checkMemoryFile(memPath, manifest.memory.file, manifest.memory);
   return {

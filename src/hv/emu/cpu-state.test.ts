@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
 import { RestoreError } from '../../bus/device.js';
 import { IoBus } from '../../bus/io-bus.js';
 import { silentSink } from '../../bus/log.js';
@@ -10,6 +12,7 @@ import { wrmsr } from '../../x86/msr.js';
 import { MSR } from '../../x86/system-regs.js';
 import { type CpuSavedState, restoreCpuState, saveCpuState } from './cpu-state.js';
 import { EmuVcpu } from './emu-vcpu.js';
+import { GPR_NAMES } from '../registers.js';
 
 function vcpu(index = 0) {
   const memory = GuestMemory.create(4 << 20, { backing: 'shared' });
@@ -135,4 +138,167 @@ test('a malformed or newer state is refused, naming the field, and leaves the vC
     assert.throws(() => restoreCpuState(v, s), (e: Error) => e instanceof RestoreError && re.test(e.message), name);
     assert.deepEqual(saveCpuState(v), before, `${name}: the vCPU changed`);
   }
+});
+
+// ---- properties -------------------------------------------------------------
+
+const u = (bits: number) => fc.integer({ min: 0, max: 2 ** bits - 1 });
+/** Any 64-bit value, as saved (lowercase hex, no leading zeros). */
+const any64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((b) => `0x${b.toString(16)}`);
+/** An address the CPU holds as a double: within 2^53 either side of 0 (canonical ones are). */
+const address = fc.bigInt({ min: -(1n << 53n), max: 1n << 53n }).map((b) => `0x${BigInt.asUintN(64, b).toString(16)}`);
+const hexBytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b).toString('hex'));
+const list = <T>(a: fc.Arbitrary<T>) => fc.array(a, { minLength: 8, maxLength: 8 });
+const byName = <T>(names: readonly string[], a: fc.Arbitrary<T>) => fc.record(Object.fromEntries(names.map((n) => [n, a])));
+const segment = fc.record({ selector: u(16), base: address, limit: u(32), attributes: u(17) });
+
+/**
+ * Any well-formed CpuSavedState: every field anywhere in its range (most
+ * make no sense to a real CPU), but for the mode bits checkCpuState refuses
+ * to combine (PG without PE; LMA without PG and PAE).
+ */
+const anyState = fc.record({
+  version: fc.constant(1),
+  gprs: byName(GPR_NAMES, any64),
+  rip: address,
+  rflags: u(32),
+  segments: byName(['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldtr', 'tr'], segment),
+  gdt: fc.record({ base: address, limit: u(16) }),
+  idt: fc.record({ base: address, limit: u(16) }),
+  cr0: u(32), cr2: address, cr3: address, cr4: u(32), cr8: u(4), efer: u(32), cpl: u(2),
+  dr: list(address),
+  msrs: fc.record({
+    star: any64, lstar: any64, cstar: any64, sfmask: u(32), kernelGsBase: address, sysenterCs: u(16), sysenterEsp: address,
+    sysenterEip: address, pat: any64, miscEnable: u(32), tscAux: u(32), tscOffset: fc.integer({ min: -(2 ** 53), max: 2 ** 53 }).map(String),
+    kvmSystemTime: any64, kvmWallClock: any64, mtrrDefType: u(32),
+    other: fc.dictionary(u(32).map((n) => `0x${n.toString(16)}`), any64, { maxKeys: 3 }),
+  }),
+  fpu: fc.record({
+    cw: u(16), sw: u(16), valid: u(8), raw: u(8), st: list(any64), exp: list(u(16)), fip: u(32), fdp: u(32), fop: u(16), mxcsr: u(32),
+    xmm: hexBytes(256), mm: hexBytes(64),
+  }),
+  halted: fc.boolean(),
+  shadow: fc.boolean(),
+  waitingForSipi: fc.boolean(),
+}).map((s) => {
+  let cr0 = s.cr0;
+  if ((cr0 & 1) === 0) cr0 &= 0x7fffffff;
+  const lma = (cr0 & 0x80000000) !== 0 && (s.cr4 & 0x20) !== 0;
+  return { ...s, cr0: cr0 >>> 0, efer: lma ? s.efer : (s.efer & ~0x400) >>> 0 };
+});
+
+/** A vCPU on shared RAM (the properties make hundreds), running short slices. */
+function vcpuOn(memory: GuestMemory): EmuVcpu {
+  const buses = { pio: new IoBus('pio', 0x10000, silentSink), mmio: new IoBus('mmio', 2 ** 52, silentSink) };
+  return new EmuVcpu(0, { index: 0, memory, buses, cpus: 2, slice: 2000, log: silentSink, clock: { tscHz: 1e9, nowNs: () => 5_000_000, bootWallNs: 0 } });
+}
+
+test('any well-formed state restores exactly (RFLAGS normalised), and the vCPU then runs a slice without throwing', (t) => {
+  // Pseudo-random bytes for whatever the random state executes.
+  const memory = GuestMemory.create(4 << 20, { backing: 'shared' });
+  t.after(() => memory.close());
+  for (let a = 0; a < 4 << 20; a += 4) memory.writeU32(a, Math.imul(a, 0x9e3779b1) >>> 0);
+  // One vCPU for every case: a restore replaces all its state (and empties its caches).
+  const v = vcpuOn(memory);
+  fc.assert(
+    fc.property(anyState, (s) => {
+      restoreCpuState(v, s);
+      const back = JSON.parse(JSON.stringify(saveCpuState(v))) as CpuSavedState;
+      // (fast-check's records have null prototypes: compare them as the JSON they stand for.)
+      assert.deepEqual({ ...back, rflags: 0 }, { ...(JSON.parse(JSON.stringify(s)) as CpuSavedState), rflags: 0 });
+      assert.equal(back.rflags, ((s.rflags | 2) & ~0x8028) >>> 0);
+      // A guest can do nothing to the VMM from any register state: faults are the guest's.
+      // Real mode is left out until the fault loop below is fixed: there the
+      // stack wraps in its segment and a loop of faults never ends.
+      if ((s.cr0 & 1) !== 0) v.run();
+    }),
+    { numRuns: 150 },
+  );
+});
+
+/**
+ * A fault on fetching the handler of that same fault, in real mode with the
+ * stack elsewhere: Executor.run() delivers it again and again without
+ * counting it against the slice, so run() never returns and the VMM's
+ * event loop is stuck. Run in a worker, which can be stopped.
+ */
+test('a guest fault loop ends the slice instead of hanging the VMM', { todo: 'src/x86/exec.ts: a fault on fetch is not counted against the budget in Executor.run()' }, async () => {
+  const script = `
+    const { workerData: root } = require('node:worker_threads');
+    (async () => {
+      const { EmuVcpu } = await import(root + '/hv/emu/emu-vcpu.js');
+      const { IoBus } = await import(root + '/bus/io-bus.js');
+      const { silentSink } = await import(root + '/bus/log.js');
+      const { GuestMemory } = await import(root + '/memory/guest-memory.js');
+      const memory = GuestMemory.create(1 << 20, { backing: 'shared' });
+      memory.fill(0x1000, 16, 0x66); // 16 prefixes: longer than 15 bytes, #GP on decode
+      memory.writeU16(13 * 4, 0x1000); // IVT[13] (#GP) -> 0000:1000, the same bytes
+      const buses = { pio: new IoBus('pio', 0x10000, silentSink), mmio: new IoBus('mmio', 2 ** 52, silentSink) };
+      const v = new EmuVcpu(0, { index: 0, memory, buses, cpus: 1, slice: 2000, log: silentSink, clock: { tscHz: 1e9, nowNs: () => 0, bootWallNs: 0 } });
+      const c = v.cpu;
+      c.segBase[1] = 0; c.segSel[1] = 0; c.rip = 0x1000;
+      c.segBase[2] = 0x20000; c.segSel[2] = 0x2000; c.R[4] = 0x8000; // the stack never reaches the code
+      c.idtBase = 0; c.idtLimit = 0x3ff;
+      v.executor.flush();
+      v.run();
+    })();
+  `;
+  const root = new URL('../..', import.meta.url).pathname;
+  const worker = new Worker(script, { eval: true, workerData: root });
+  const ended = await Promise.race([
+    new Promise<boolean>((resolve) => worker.once('exit', () => resolve(true))),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000)),
+  ]);
+  await worker.terminate();
+  assert.ok(ended, 'run() did not return within 3 s');
+});
+
+/** Every key path in a saved state (arrays by index). */
+function pathsOf(v: unknown, at: string[] = []): string[][] {
+  if (typeof v !== 'object' || v === null) return [];
+  return Object.entries(v).flatMap(([k, child]) => [[...at, k], ...pathsOf(child, [...at, k])]);
+}
+
+test('odd values anywhere in a state are refused with a one-line RestoreError, leaving the vCPU as it was, or restore', (t) => {
+  const memory = GuestMemory.create(1 << 20, { backing: 'shared' });
+  t.after(() => memory.close());
+  const good = JSON.parse(JSON.stringify(saveCpuState(busyVcpu()))) as Record<string, unknown>;
+  const odd = fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.constantFrom<unknown>(-1, 0.5, 2 ** 32, 2 ** 53, 1e308, '', '0x', '0x10000000000000000', '0x123456789abcdef', 'x\ny', '0xG', [], {}, null, true),
+  );
+  const v = vcpuOn(memory);
+  fc.assert(
+    fc.property(fc.constantFrom(...pathsOf(good)), fc.boolean(), odd, (path, remove, value) => {
+      restoreCpuState(v, good);
+      const s = structuredClone(good);
+      let node = s as Record<string, unknown>;
+      for (const k of path.slice(0, -1)) node = node[k] as Record<string, unknown>;
+      if (remove) delete node[path.at(-1)!];
+      else node[path.at(-1)!] = value;
+      const before = saveCpuState(v);
+      try {
+        restoreCpuState(v, s);
+      } catch (e) {
+        assert.ok(e instanceof RestoreError, (e as Error).stack);
+        assert.ok(!/[\n\r]/.test(e.message) && e.message.length < 300, e.message);
+        assert.deepEqual(saveCpuState(v), before);
+      }
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test('mode bits no guest can combine are refused', () => {
+  const s = JSON.parse(JSON.stringify(saveCpuState(busyVcpu()))) as Record<string, unknown>;
+  assert.throws(() => restoreCpuState(vcpu(), { ...s, cr0: 0x80000010 }), /cr0: paging \(PG\) without protection/);
+  assert.throws(() => restoreCpuState(vcpu(), { ...s, cr0: 0x11 }), /efer: long mode active \(LMA\) without paging and PAE/);
+});
+
+test('an address the CPU cannot hold exactly is refused, not rounded', () => {
+  const s = JSON.parse(JSON.stringify(saveCpuState(busyVcpu()))) as Record<string, unknown>;
+  s['rip'] = '0x0123456789abcdef'; // 57 significant bits: a double would round it
+  assert.throws(() => restoreCpuState(vcpu(), s), /rip: 0x0123456789abcdef is not a value the CPU can hold/);
+  s['rip'] = '0xfffffffffffffff0'; // -16: exact
+  assert.doesNotThrow(() => restoreCpuState(vcpu(), s));
 });

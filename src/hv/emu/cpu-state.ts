@@ -198,16 +198,20 @@ export function saveCpuState(vcpu: EmuVcpu): CpuSavedState {
 // ---- restore --------------------------------------------------------------
 
 /**
- * Loads a CpuSavedState into a freshly built vCPU (the restore half of the
- * vCPU's "create from saved state"). Every field is checked first, so a
- * malformed state throws a RestoreError and leaves the vCPU untouched.
+ * Checks a CpuSavedState and returns it decoded into the CPU's own
+ * representation, without touching any vCPU: a snapshot's manifest checks
+ * its vCPU states with it before anything is built. `id` names the vCPU
+ * in the RestoreError a malformed field throws.
  */
-export function restoreCpuState(vcpu: EmuVcpu, saved: unknown): void {
-  const rd = new FieldReader(`vcpu${vcpu.index}`);
+export function checkCpuState(saved: unknown, id: string) {
+  // Typed, so that TypeScript narrows after rd.fail() (which never returns).
+  const rd: FieldReader = new FieldReader(id);
   const s = rd.obj(saved, 'state');
   const version = s['version'];
-  if (typeof version !== 'number' || version < 1 || version > CPU_STATE_VERSION) {
-    rd.fail('version', `${String(version)} is not supported (this build reads 1..${CPU_STATE_VERSION})`);
+  // Never the raw value in the message: it may be any JSON (a long string with newlines).
+  if (typeof version !== 'number') rd.fail('version', 'missing or not a number');
+  if (!Number.isInteger(version) || version < 1 || version > CPU_STATE_VERSION) {
+    rd.fail('version', `${version} is not supported (this build reads 1..${CPU_STATE_VERSION})`);
   }
   // Parse everything before touching the CPU.
   const g = rd.obj(s['gprs'], 'gprs');
@@ -232,7 +236,7 @@ export function restoreCpuState(vcpu: EmuVcpu, saved: unknown): void {
   const otherIn = rd.obj(ms['other'], 'msrs.other');
   const other = new Map<number, [number, number]>();
   for (const [k, v] of Object.entries(otherIn)) {
-    if (!/^0x[0-9a-f]{1,8}$/i.test(k)) rd.fail(`msrs.other.${k}`, 'not an MSR index');
+    if (!/^0x[0-9a-f]{1,8}$/i.test(k)) rd.fail(`msrs.other.${FieldReader.shown(k)}`, 'not an MSR index');
     other.set(Number(k) >>> 0, rd.pair(v, `msrs.other.${k}`));
   }
   const tscOffsetText = ms['tscOffset'];
@@ -284,7 +288,20 @@ export function restoreCpuState(vcpu: EmuVcpu, saved: unknown): void {
     shadow: rd.bool(s['shadow'], 'shadow'),
     waitingForSipi: rd.bool(s['waitingForSipi'], 'waitingForSipi'),
   };
+  // Mode bits the CPU never lets a guest combine (MOV CR0 and CR4 refuse
+  // them): restored, they would run 64-bit code in "real mode".
+  if ((regs.cr0 & 0x80000000) !== 0 && (regs.cr0 & 1) === 0) rd.fail('cr0', 'paging (PG) without protection (PE)');
+  if ((regs.efer & 0x400) !== 0 && ((regs.cr0 & 0x80000000) === 0 || (regs.cr4 & 0x20) === 0)) rd.fail('efer', 'long mode active (LMA) without paging and PAE');
+  return { gprs, segments, gdt, idt, other, st, exp, xmm, mm, dr, msrs, fpu, regs };
+}
 
+/**
+ * Loads a CpuSavedState into a freshly built vCPU (the restore half of the
+ * vCPU's "create from saved state"). Every field is checked first, so a
+ * malformed state throws a RestoreError and leaves the vCPU untouched.
+ */
+export function restoreCpuState(vcpu: EmuVcpu, saved: unknown): void {
+  const { gprs, segments, gdt, idt, other, st, exp, xmm, mm, dr, msrs, fpu, regs } = checkCpuState(saved, `vcpu${vcpu.index}`);
   const cpu = vcpu.cpu;
   gprs.forEach(([lo, hi], r) => {
     cpu.R[r] = lo;

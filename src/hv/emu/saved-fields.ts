@@ -29,6 +29,12 @@ export class FieldReader {
     throw new RestoreError(this.id, `${field}: ${what}`);
   }
 
+  /** A key from the saved state, shown in a message: escaped and short, whatever the file holds. */
+  static shown(key: string): string {
+    const text = JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}...` : key);
+    return text.slice(1, -1);
+  }
+
   /** A plain object. */
   obj(v: unknown, field: string): Record<string, unknown> {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(field, 'missing or not an object');
@@ -53,9 +59,17 @@ export class FieldReader {
     return BigInt(v);
   }
 
-  /** A 64-bit hex string as the CPU's signed double. */
+  /**
+   * A 64-bit hex string as the CPU's signed double. The CPU holds these
+   * (addresses, CR3, DRs) as doubles, so every value it saves is exact in
+   * one; a value that is not (a bit flip above bit 52 of a non-canonical
+   * address) could only be restored rounded, as a different value.
+   */
   signed(v: unknown, field: string): number {
-    return Number(BigInt.asIntN(64, this.big(v, field)));
+    const b = BigInt.asIntN(64, this.big(v, field));
+    const n = Number(b);
+    if (BigInt(n) !== b) this.fail(field, `${String(v)} is not a value the CPU can hold (beyond 53 significant bits)`);
+    return n;
   }
 
   /** A 64-bit hex string as [lo, hi] int32 halves. */
