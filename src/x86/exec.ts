@@ -312,9 +312,13 @@ export class Executor {
   run(budget: number): RunResult {
     const cpu = this.cpu;
     let done = 0;
+    // Faults taken while fetching retire nothing but must still use up the
+    // slice: a guest whose fault handler faults on fetch again (real mode
+    // has no double fault) would otherwise keep run() from ever returning.
+    let fetchFaults = 0;
     cpu.stop = 0;
     let prev: Block | null = null;
-    while (done < budget) {
+    while (done + fetchFaults < budget) {
       if (cpu.shadow) cpu.shadow = false;
       else if (this.interrupts.pending || cpu.halted) {
         const r = this.checkInterrupts();
@@ -326,6 +330,7 @@ export class Executor {
         b = this.nextBlock(prev);
       } catch (e) {
         prev = null;
+        fetchFaults++;
         if (!this.fault(e, cpu.rip)) return RunResult.Shutdown;
         continue;
       }
