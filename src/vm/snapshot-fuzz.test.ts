@@ -311,7 +311,7 @@ test('odd values in device states: Vm.restore builds the VM or refuses with one 
 // A device's restore should refuse a malformed state with a RestoreError
 // naming it; Vm.restore wraps anything else, so the operator still gets one
 // line, but not one that says what is wrong.
-test('a malformed device state is refused with a RestoreError naming the device', { todo: 'src/chipset/pit restores a null channel with a TypeError' }, () => {
+test('a malformed device state is refused with a RestoreError naming the device', () => {
   const o = edit(base.manifest, ['devices', 'pit', 'channels', 1], 'set', null);
   const snap = openSnapshot(snapshotDir(o));
   assert.throws(() => new Machine(snap.manifest.config, { restore: snap.image() }, options), RestoreError);

@@ -300,6 +300,12 @@ test('save -> JSON -> restore gives the same counters, outputs and future edges'
   timers2.runDue();
   assert.equal(irq2.pulses, irq.pulses - before);
   assert.throws(() => createPit({}, { timers, irq }, { version: 2 }));
+  // A channel that is not an object is refused by name, not a TypeError.
+  for (const bad of [null, 7, [1, 2, 3]]) {
+    const channels = [...(saved.channels as unknown[])];
+    channels[1] = bad;
+    assert.throws(() => createPit({}, { timers, irq }, { ...saved, channels }), /saved channel 1 is not an object/);
+  }
 });
 
 test('fuzz: random port accesses never throw and reads fit their width', () => {

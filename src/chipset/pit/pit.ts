@@ -295,7 +295,12 @@ export class Pit implements VmmDevice {
     if (!Array.isArray(s.channels) || s.channels.length !== 3) {
       throw new RestoreError(this.id, 'saved state needs three channels');
     }
-    for (let i = 0; i < 3; i++) this.channels[i] = PitChannel.restore(s.channels[i]!, t);
+    for (let i = 0; i < 3; i++) {
+      const c: unknown = s.channels[i];
+      // Fields are checked one by one in PitChannel.restore; the channel itself must be an object.
+      if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new RestoreError(this.id, `saved channel ${i} is not an object`);
+      this.channels[i] = PitChannel.restore(c as SavedChannel, t);
+    }
     this.portBValue = typeof s.portB === 'number' ? s.portB & PORTB_WRITABLE : 0;
     this.refresh = s.refresh === true;
   }
