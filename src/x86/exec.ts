@@ -28,13 +28,13 @@ const MAX_BLOCK = 32;
 const MAX_BLOCKS = 200_000;
 /**
  * Cached instructions before the cache is dropped wholesale, as QEMU
- * flushes its translation buffer when full. A decoded Instr costs ~350
- * bytes of heap; Linux's boot decodes ~400k distinct instructions (most of
- * them init code run once), so without a bound the cache alone held
- * ~130 MiB at the shell prompt. Re-decoding the hot set after a flush
- * costs a few milliseconds.
+ * flushes its translation buffer when full. A decoded Instr costs ~300
+ * bytes of heap; Linux's boot decodes ~400k distinct instructions, so this
+ * bounds the cache near 180 MiB where 200k blocks allowed ~700 MiB. A
+ * bound of 128k instructions, below the boot's working set, made the boot
+ * to init 1-3 s slower (re-decoding after each flush).
  */
-const MAX_CACHED_INSTRS = 1 << 17;
+const MAX_CACHED_INSTRS = 1 << 19;
 
 /** A decoded run of instructions. */
 export class Block {
