@@ -26,5 +26,9 @@ if (files.length === 0) {
   console.error(`no compiled tests match ${filters.join(' ') || 'dist/'}; run the build first`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', ...flags, ...files], { stdio: 'inherit' });
+// A test file whose tests are done exits even if it left a handle or a busy
+// loop behind, and no single test may run longer than 15 minutes: a hung test
+// fails the run instead of hanging CI.
+const safety = ['--test-force-exit', '--test-timeout=900000'];
+const r = spawnSync(process.execPath, ['--test', ...safety, ...flags, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
