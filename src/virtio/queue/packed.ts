@@ -31,24 +31,8 @@ import {
 } from '../regs.js';
 import { type DescriptorChain, QueueError, type Segment } from './chain.js';
 import type { QueueFeatures, QueueLayout, QueuePosition, VirtQueue } from './queue.js';
+import { put16, put32, u16, u32 } from './le-bytes.js';
 import { MAX_INDIRECT } from './split.js';
-
-function u16(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8);
-}
-function u32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-}
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v;
-  b[o + 1] = v >>> 8;
-}
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v;
-  b[o + 1] = v >>> 8;
-  b[o + 2] = v >>> 16;
-  b[o + 3] = v >>> 24;
-}
 
 /** Bytes of an event suppression structure (off_wrap, flags). */
 export const EVENT_SUPPRESSION_SIZE = 4;

@@ -18,26 +18,10 @@ import type { GuestMemory } from '../../memory/guest-memory.js';
 import { AVAIL_F_NO_INTERRUPT, DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE, DESC_SIZE, MAX_QUEUE_SIZE } from '../regs.js';
 import { type DescriptorChain, QueueError, type Segment } from './chain.js';
 import type { QueueFeatures, QueueLayout, QueuePosition, VirtQueue } from './queue.js';
+import { put16, put32, u16, u32 } from './le-bytes.js';
 
 /** Most entries an indirect table may hold (as QEMU's VIRTQUEUE_MAX_SIZE). */
 export const MAX_INDIRECT = 1024;
-
-function u16(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8);
-}
-function u32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-}
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v;
-  b[o + 1] = v >>> 8;
-}
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v;
-  b[o + 1] = v >>> 8;
-  b[o + 2] = v >>> 16;
-  b[o + 3] = v >>> 24;
-}
 
 /** Bytes of each split-ring area for a queue of `size` entries (with the EVENT_IDX fields). */
 export function splitRingSizes(size: number): { desc: number; avail: number; used: number } {
