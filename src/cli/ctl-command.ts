@@ -118,9 +118,10 @@ export const CTL_VERBS: Readonly<Record<string, CtlVerb>> = {
     run: (c, a, io) => {
       const { dir, resume } = restoreArgs(a);
       // As for snapshot: the path as this shell means it.
-      return call(c, 'restore', io, 'PUT', '/v1/vm/restore', { dir: resolve(dir), resume }, (b) => {
+      const abs = resolve(dir);
+      return call(c, 'restore', io, 'PUT', '/v1/vm/restore', { dir: abs, resume }, (b) => {
         const state = (b as Description).state;
-        return `restored from ${resolve(dir)} (${state}${state === 'paused' ? '; next: resume' : ''})`;
+        return `restored from ${abs} (${state}${state === 'paused' ? '; next: resume' : ''})`;
       });
     },
   },
